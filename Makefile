@@ -1,0 +1,33 @@
+# semitrade — every command a user or CI needs. `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test dev lint clean
+
+install: $(STAMP)
+
+# Pinned through requirements.lock (pip constraints): the Dagster pair, dbt-core < 1.12, dbt-duckdb 1.11.1.
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/semitrade run
+
+test: $(STAMP)
+	$(BIN)/ruff check ingest orchestration tests
+	$(BIN)/pytest
+
+dev: $(STAMP)
+	mkdir -p $${SEMITRADE_HOME:-data}/dagster
+	DAGSTER_HOME=$$(realpath $${SEMITRADE_HOME:-data})/dagster $(BIN)/dagster dev -w workspace.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check ingest orchestration tests
+	$(BIN)/ruff format --check ingest orchestration tests
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

@@ -1,0 +1,141 @@
+"""landing/: raw bytes exactly as a source sent them, plus one manifest line per file.
+
+Files are content-addressed (the name carries the first 16 hex digits of their sha256), so a
+re-fetch that returns new bytes writes a new file next to the old one and nothing is ever
+overwritten, while a re-fetch of identical bytes is recognised and not landed twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from ingest.atomic import write_bytes_atomic
+from ingest.config import Paths
+
+Origin = Literal["live", "sample"]
+
+# Request parameters whose names look like credentials are never written anywhere.
+_SECRET_PARAM = re.compile(r"(key|token|secret|password|subscription|auth)", re.IGNORECASE)
+_SAFE_PART = re.compile(r"^[A-Za-z0-9_.=-]+$")
+
+
+class LandingError(RuntimeError):
+    """Raw bytes could not be landed (disk full, permission, bad partition name)."""
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """One manifest entry: where a raw file lives and how it was obtained."""
+
+    source: str
+    dataset: str
+    partition: str
+    path: str  # relative to the landing root
+    sha256: str
+    size: int
+    status: int
+    origin: Origin
+    fetched_at: str
+    params: dict[str, Any]
+
+    def absolute(self, paths: Paths) -> Path:
+        return paths.landing / self.path
+
+
+def safe_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Request parameters with anything credential-like removed."""
+    return {k: v for k, v in params.items() if not _SECRET_PARAM.search(k)}
+
+
+def _check_part(name: str, value: str) -> str:
+    if not _SAFE_PART.match(value):
+        raise LandingError(f"{name} {value!r} is not a safe path component (letters, digits, _ . = - only)")
+    return value
+
+
+def land(
+    paths: Paths,
+    *,
+    source: str,
+    dataset: str,
+    partition: str,
+    stem: str,
+    content: bytes,
+    params: Mapping[str, Any],
+    status: int = 200,
+    origin: Origin = "live",
+    suffix: str = ".json",
+    fetched_at: datetime | None = None,
+) -> tuple[LandedFile, bool]:
+    """Land ``content`` under landing/<source>/<dataset>/<partition>/ and record it in the manifest.
+
+    Returns the manifest entry and whether a new file was written (False when the identical bytes
+    were already landed for the same partition).
+    """
+    for name, value in (("source", source), ("dataset", dataset), ("stem", stem)):
+        _check_part(name, value)
+    for part in partition.split("/"):
+        _check_part("partition", part)
+    digest = hashlib.sha256(content).hexdigest()
+    rel = Path(source) / dataset / partition / f"{stem}__{digest[:16]}{suffix}"
+    target = paths.landing / rel
+    entry = LandedFile(
+        source=source,
+        dataset=dataset,
+        partition=partition,
+        path=rel.as_posix(),
+        sha256=digest,
+        size=len(content),
+        status=status,
+        origin=origin,
+        fetched_at=(fetched_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+        params=safe_params(params),
+    )
+    try:
+        if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+            return entry, False
+        write_bytes_atomic(target, content)
+        _append_manifest(paths, entry)
+    except OSError as exc:
+        raise LandingError(f"could not land {rel} under {paths.landing}: {exc.strerror or exc}") from exc
+    return entry, True
+
+
+def _append_manifest(paths: Paths, entry: LandedFile) -> None:
+    paths.manifest.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(asdict(entry), sort_keys=True, ensure_ascii=False) + "\n"
+    with open(paths.manifest, "a", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.write(line)
+            fh.flush()
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_manifest(paths: Paths, *, source: str | None = None, dataset: str | None = None) -> Iterator[LandedFile]:
+    """Manifest entries in landing order, optionally for one source/dataset.
+
+    An entry whose file is gone (deleted by hand) is skipped; a torn last line from a crash is ignored.
+    """
+    if not paths.manifest.exists():
+        return
+    with open(paths.manifest, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            entry = LandedFile(**raw)
+            if source and entry.source != source or dataset and entry.dataset != dataset:
+                continue
+            if (paths.landing / entry.path).exists():
+                yield entry
