@@ -56,7 +56,7 @@ def safe_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_part(name: str, value: str) -> str:
-    if not _SAFE_PART.match(value):
+    if not _SAFE_PART.match(value) or value in (".", ".."):
         raise LandingError(f"{name} {value!r} is not a safe path component (letters, digits, _ . = - only)")
     return value
 
@@ -121,7 +121,9 @@ def _append_manifest(paths: Paths, entry: LandedFile) -> None:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def read_manifest(paths: Paths, *, source: str | None = None, dataset: str | None = None) -> Iterator[LandedFile]:
+def read_manifest(
+    paths: Paths, *, source: str | None = None, dataset: str | None = None
+) -> Iterator[LandedFile]:
     """Manifest entries in landing order, optionally for one source/dataset.
 
     An entry whose file is gone (deleted by hand) is skipped; a torn last line from a crash is ignored.

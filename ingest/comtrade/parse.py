@@ -31,8 +31,18 @@ from ingest.landing import LandedFile
 
 SOURCE = "comtrade"
 DATASET = "records"
-KEY_FIELDS = ("freqCode", "period", "reporterCode", "partnerCode", "partner2Code", "flowCode",
-              "classificationCode", "cmdCode", "customsCode", "motCode")
+KEY_FIELDS = (
+    "freqCode",
+    "period",
+    "reporterCode",
+    "partnerCode",
+    "partner2Code",
+    "flowCode",
+    "classificationCode",
+    "cmdCode",
+    "customsCode",
+    "motCode",
+)
 
 
 class ComtradeResponseError(ValueError):
@@ -90,7 +100,9 @@ def validate_record(rec: Any) -> str | None:
         return f"freqCode {freq!r} is not A or M"
     if freq == "A" and (period != str(year) or rec["refMonth"] != 52):
         return f"annual period {period!r} does not match refYear {year} / refMonth {rec['refMonth']} (52 expected)"
-    if freq == "M" and (len(period) != 6 or period != f"{year}{rec['refMonth']:02d}" or not 1 <= rec["refMonth"] <= 12):
+    if freq == "M" and (
+        len(period) != 6 or period != f"{year}{rec['refMonth']:02d}" or not 1 <= rec["refMonth"] <= 12
+    ):
         return f"monthly period {period!r} does not match refYear {year} and refMonth {rec['refMonth']}"
     if rec["flowCode"] not in _flow_codes():
         return f"flowCode {rec['flowCode']!r} is not a Comtrade flow code"
@@ -117,7 +129,9 @@ def load_envelope(content: bytes, source_file: str) -> list[Any]:
         raise ComtradeResponseError(f"{source_file}: 'data' is a {type(data).__name__}, not a list")
     count = body.get("count")
     if isinstance(count, int) and count != len(data):
-        raise ComtradeResponseError(f"{source_file}: envelope says count={count} but data holds {len(data)} rows (truncated?)")
+        raise ComtradeResponseError(
+            f"{source_file}: envelope says count={count} but data holds {len(data)} rows (truncated?)"
+        )
     return data
 
 
@@ -196,7 +210,9 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
     if out.exists() and not force:
         kept = pl.scan_parquet(out).select(pl.len()).collect().item()
         quarantined = pl.scan_parquet(qpath).select(pl.len()).collect().item() if qpath.exists() else 0
-        return ParseResult(entry.path, kept + quarantined, kept, quarantined, out, qpath if qpath.exists() else None, True)
+        return ParseResult(
+            entry.path, kept + quarantined, kept, quarantined, out, qpath if qpath.exists() else None, True
+        )
     content = entry.absolute(paths).read_bytes()
     try:
         data = load_envelope(content, entry.path)
@@ -208,10 +224,14 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
     kept = records_frame(good, entry)
     quarantined = quarantine_frame(bad, entry)
     if kept.height + quarantined.height != rows_in:
-        raise AssertionError(f"{entry.path}: rows in {rows_in} != kept {kept.height} + quarantined {quarantined.height}")
+        raise AssertionError(
+            f"{entry.path}: rows in {rows_in} != kept {kept.height} + quarantined {quarantined.height}"
+        )
     if quarantined.height:
         _write(quarantined, qpath)
     elif qpath.exists():
         qpath.unlink()
     _write(kept, out)
-    return ParseResult(entry.path, rows_in, kept.height, quarantined.height, out, qpath if quarantined.height else None)
+    return ParseResult(
+        entry.path, rows_in, kept.height, quarantined.height, out, qpath if quarantined.height else None
+    )

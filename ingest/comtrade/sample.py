@@ -185,7 +185,15 @@ class _Model:
                     level = product.scale_usd / 12 * share * rng.lognormvariate(0, 0.35)
                     if (exporter, importer, product.code) == (392, 410, "281111"):
                         level = 5.6e6  # about USD 5-6 M a month before the 2019 controls
-                    far = {exporter, importer} & {842, 276, 528, 56} and {exporter, importer} & {410, 392, 156, 490, 702, 458, 704}
+                    far = {exporter, importer} & {842, 276, 528, 56} and {exporter, importer} & {
+                        410,
+                        392,
+                        156,
+                        490,
+                        702,
+                        458,
+                        704,
+                    }
                     self.flows.append(
                         _Flow(
                             exporter,
@@ -241,8 +249,16 @@ def _record_template(reporter: int, partner: int, flow: str, cl: str, cmd: str) 
 
 
 def _record(
-    tpl: dict[str, object], *, freq: str, year: int, month: int | None, value: float, unit_value: float,
-    rng: random.Random, qty_missing: bool, aggregate: bool,
+    tpl: dict[str, object],
+    *,
+    freq: str,
+    year: int,
+    month: int | None,
+    value: float,
+    unit_value: float,
+    rng: random.Random,
+    qty_missing: bool,
+    aggregate: bool,
 ) -> dict[str, object]:
     """One API record with all 47 fields in the real order and JSON types."""
     flow = tpl["flowCode"]
@@ -351,7 +367,9 @@ class SampleGenerator:
                         true = series[(year, month)]
                         reported = true * rng.lognormvariate(0, 0.04)
                     else:
-                        lag_year, lag_month = (year, month - flow.import_lag) if month > flow.import_lag else (year - 1, 12)
+                        lag_year, lag_month = (
+                            (year, month - flow.import_lag) if month > flow.import_lag else (year - 1, 12)
+                        )
                         true = series[(lag_year, lag_month)]
                         reported = true * (1 + flow.cif_margin) * rng.lognormvariate(0, 0.06)
                     key = (trade_flow, partner, cmd, None if freq == "A" else month)
@@ -360,19 +378,41 @@ class SampleGenerator:
             # Annual reports are compiled separately and differ slightly from the sum of months.
             cells = {k: v * rng.lognormvariate(0, 0.01) for k, v in cells.items()}
         world: dict[tuple[str, str, int | None], float] = {}
-        for (trade_flow, partner, cmd, month), value in sorted(cells.items(), key=lambda kv: (kv[0][3] or 0, kv[0][0], kv[0][1], kv[0][2])):
+        for (trade_flow, partner, cmd, month), value in sorted(
+            cells.items(), key=lambda kv: (kv[0][3] or 0, kv[0][0], kv[0][1], kv[0][2])
+        ):
             world[(trade_flow, cmd, month)] = world.get((trade_flow, cmd, month), 0.0) + value
             tpl = _record_template(reporter, partner, trade_flow, version, cmd)
             rows.append(
-                _record(tpl, freq=freq, year=year, month=month, value=value, unit_value=unit_values[cmd], rng=rng,
-                        qty_missing=qty_missing[(trade_flow, partner, cmd)] or (rng.random() < 0.01), aggregate=False)
+                _record(
+                    tpl,
+                    freq=freq,
+                    year=year,
+                    month=month,
+                    value=value,
+                    unit_value=unit_values[cmd],
+                    rng=rng,
+                    qty_missing=qty_missing[(trade_flow, partner, cmd)] or (rng.random() < 0.01),
+                    aggregate=False,
+                )
             )
-        for (trade_flow, cmd, month), value in sorted(world.items(), key=lambda kv: (kv[0][2] or 0, kv[0][0], kv[0][1])):
+        for (trade_flow, cmd, month), value in sorted(
+            world.items(), key=lambda kv: (kv[0][2] or 0, kv[0][0], kv[0][1])
+        ):
             total = value * (1 + self.model.rest_of_world[reporter])
             tpl = _record_template(reporter, WORLD, trade_flow, version, cmd)
             rows.append(
-                _record(tpl, freq=freq, year=year, month=month, value=total, unit_value=unit_values[cmd], rng=rng,
-                        qty_missing=False, aggregate=True)
+                _record(
+                    tpl,
+                    freq=freq,
+                    year=year,
+                    month=month,
+                    value=total,
+                    unit_value=unit_values[cmd],
+                    rng=rng,
+                    qty_missing=False,
+                    aggregate=True,
+                )
             )
         return rows
 
@@ -381,9 +421,18 @@ class SampleGenerator:
         rows = self._reported(reporter, freq, year)
         periods = str(year) if freq == "A" else ",".join(f"{year}{m:02d}" for m in range(1, 13))
         params = {
-            "typeCode": "C", "freqCode": freq, "clCode": "HS", "reporterCode": str(reporter), "period": periods,
-            "partnerCode": "", "partner2Code": "0", "motCode": "0", "customsCode": "C00", "flowCode": "M,X",
-            "cmdCode": "sample-semiconductor-hs6", "includeDesc": "TRUE",
+            "typeCode": "C",
+            "freqCode": freq,
+            "clCode": "HS",
+            "reporterCode": str(reporter),
+            "period": periods,
+            "partnerCode": "",
+            "partner2Code": "0",
+            "motCode": "0",
+            "customsCode": "C00",
+            "flowCode": "M,X",
+            "cmdCode": "sample-semiconductor-hs6",
+            "includeDesc": "TRUE",
         }
         elapsed = random.Random(f"{self.seed}-{reporter}-{freq}-{year}-t").uniform(0.05, 1.5)
         envelope = {"elapsedTime": f"{elapsed:.2f} secs", "count": len(rows), "data": rows, "error": ""}
@@ -404,7 +453,9 @@ def partition_for(freq: str, year: int, reporter: int) -> str:
     return f"freq={freq}/year={year}/reporter={reporter}"
 
 
-def land_sample(paths: Paths, scope: SampleScope | None = None, seed: int = SEED) -> list[tuple[LandedFile, bool]]:
+def land_sample(
+    paths: Paths, scope: SampleScope | None = None, seed: int = SEED
+) -> list[tuple[LandedFile, bool]]:
     """Generate the sample and land every response as a live fetch would, with ``origin: sample``."""
     generator = SampleGenerator(seed)
     landed = []

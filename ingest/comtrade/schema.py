@@ -92,7 +92,15 @@ QUARANTINE_SCHEMA: pl.Schema = pl.Schema(
 )
 
 # Value fields that must never be negative in a trade record.
-NON_NEGATIVE: tuple[str, ...] = ("qty", "altQty", "netWgt", "grossWgt", "cifvalue", "fobvalue", "primaryValue")
+NON_NEGATIVE: tuple[str, ...] = (
+    "qty",
+    "altQty",
+    "netWgt",
+    "grossWgt",
+    "cifvalue",
+    "fobvalue",
+    "primaryValue",
+)
 
 HS_VERSIONS: tuple[str, ...] = ("H0", "H1", "H2", "H3", "H4", "H5", "H6")
 CMD_CODE = re.compile(r"^(TOTAL|\d{2}|\d{4}|\d{6})$")

@@ -1,0 +1,6 @@
+-- One row per Comtrade trade flow code.
+select
+    flow_code,
+    flow_desc,
+    direction
+from {{ ref('comtrade_flows') }}

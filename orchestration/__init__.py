@@ -1,0 +1,1 @@
+"""Dagster definitions and the `semitrade` command line (calls into ingest/, never the reverse)."""

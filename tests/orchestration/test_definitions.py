@@ -1,0 +1,60 @@
+"""The Dagster code location loads, and its asset graph is the one we expect (a snapshot)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.definitions import defs
+
+# Sorted asset keys. A change here is a change of the graph: update deliberately.
+EXPECTED_ASSET_KEYS = [
+    "comtrade/lake_records",
+    "comtrade/landed_responses",
+    "dim_country",
+    "dim_flow",
+    "dim_period",
+    "dim_product",
+    "fct_trade_flows",
+    "intermediate/int_trade_flows__comtrade",
+    "reference/comtrade_countries",
+    "reference/comtrade_flows",
+    "reference/comtrade_qty_units",
+    "reference/hs6_codes",
+    "reference/semiconductor_taxonomy",
+    "staging/stg_comtrade__records",
+    "warehouse/published",
+]
+
+
+def test_asset_keys_snapshot() -> None:
+    keys = sorted(k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys())
+    assert keys == EXPECTED_ASSET_KEYS
+
+
+def test_dbt_source_is_linked_to_the_lake_asset() -> None:
+    graph = defs.resolve_asset_graph()
+    staging = graph.get(dg.AssetKey(["staging", "stg_comtrade__records"]))
+    assert dg.AssetKey(["comtrade", "lake_records"]) in staging.parent_keys
+
+
+def test_assets_are_grouped_by_layer() -> None:
+    graph = defs.resolve_asset_graph()
+    groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups["comtrade/landed_responses"] == "landing"
+    assert groups["comtrade/lake_records"] == "lake"
+    assert groups["staging/stg_comtrade__records"] == "staging"
+    assert groups["fct_trade_flows"] == "marts"
+    assert groups["reference/semiconductor_taxonomy"] == "reference"
+    assert groups["warehouse/published"] == "serving"
+
+
+def test_every_asset_has_a_description() -> None:
+    graph = defs.resolve_asset_graph()
+    missing = [k.to_user_string() for k in graph.get_all_asset_keys() if not (graph.get(k).description or "").strip()]
+    assert missing == []
+
+
+def test_main_job_selects_every_asset() -> None:
+    job = defs.resolve_job_def("main")
+    assert job.name == "main"
+    assert len(job.asset_layer.executable_asset_keys) == len(EXPECTED_ASSET_KEYS)

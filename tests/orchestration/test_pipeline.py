@@ -1,0 +1,128 @@
+"""End to end: materialize every asset into a temporary SEMITRADE_HOME and check the marts.
+
+The scope is a slice of the sample (Korea, Japan, China; monthly 2018–2020; a few annual years on both
+sides of the HS2007 break) so the test runs the real landing, parser, `dbt build` (models and their
+tests) and publication in well under a minute.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from ingest.config import Paths, paths
+from orchestration.cli import main as cli_main
+
+SCOPE = {"mode": "sample", "reporters": [410, 392, 156], "monthly_years": [2018, 2019, 2020], "annual_years": [2006, 2007, 2019]}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, dg.ExecuteInProcessResult]]:
+    home = tmp_path_factory.mktemp("pipeline") / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SEMITRADE_HOME", str(home))
+        from orchestration.definitions import defs
+
+        result = defs.resolve_job_def("main").execute_in_process(
+            run_config={"ops": {"comtrade__landed_responses": {"config": SCOPE}}},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+        yield paths(), result
+
+
+@pytest.fixture(scope="module")
+def con(built: tuple[Paths, dg.ExecuteInProcessResult]) -> Iterator[duckdb.DuckDBPyConnection]:
+    store, _ = built
+    with duckdb.connect(str(store.serving_db), read_only=True) as connection:
+        yield connection
+
+
+def test_the_main_job_succeeds_with_all_dbt_tests(built: tuple[Paths, dg.ExecuteInProcessResult]) -> None:
+    _, result = built
+    assert result.success
+    checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(checks) >= 20
+    assert all(e.event_specific_data.passed for e in checks)
+    lake_meta = result.asset_materializations_for_node("comtrade__lake_records")[0].metadata
+    assert lake_meta["files_parsed"].value == 3 * 3 + 3 * 3  # reporters × (monthly years + annual years)
+    assert lake_meta["rows_kept"].value == lake_meta["rows_in"].value
+    assert lake_meta["rows_quarantined"].value == 0
+
+
+def test_fact_rows_equal_the_lake_rows(built: tuple[Paths, dg.ExecuteInProcessResult], con: duckdb.DuckDBPyConnection) -> None:
+    store, _ = built
+    lake = pl.scan_parquet(str(store.lake / "comtrade" / "records" / "**" / "*.parquet")).collect()
+    n, total = con.execute("select count(*), sum(value_usd) from fct_trade_flows").fetchone()
+    assert n == lake.height > 10_000
+    assert total == pytest.approx(lake["primary_value"].sum(), rel=1e-12)
+    assert con.execute("select count(distinct reporter_code) from fct_trade_flows").fetchone()[0] == 3
+
+
+def test_every_row_is_labelled_synthetic(con: duckdb.DuckDBPyConnection) -> None:
+    assert con.execute("select distinct origin, is_synthetic from fct_trade_flows").fetchall() == [("sample", True)]
+
+
+def test_korea_hydrogen_fluoride_imports_from_japan_collapse_after_july_2019(con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.execute(
+        """
+        select f.period_key, f.value_usd
+        from fct_trade_flows as f
+        join dim_country as r on r.m49_code = f.reporter_code
+        join dim_country as p on p.m49_code = f.partner_code
+        join dim_period as d on d.period_key = f.period_key
+        where r.iso3 = 'KOR' and p.iso3 = 'JPN' and f.hs6 = '281111' and f.flow_code = 'M'
+          and d.freq_code = 'M' and d.year between 2018 and 2020
+        order by 1
+        """
+    ).fetchall()
+    series = dict(rows)
+    assert len(series) == 36
+    before = sum(series[f"2019{m:02d}"] for m in range(1, 7)) / 6
+    after = sum(series[f"2019{m:02d}"] for m in range(7, 13)) / 6
+    assert before > 3e6 and after < 0.2 * before
+
+
+def test_world_rows_are_flagged_aggregate(con: duckdb.DuckDBPyConnection) -> None:
+    flagged = con.execute("select count(*) from fct_trade_flows where partner_code = 0 and not is_aggregate").fetchone()[0]
+    world = con.execute("select count(*) from fct_trade_flows where partner_code = 0").fetchone()[0]
+    assert flagged == 0 and world > 0
+
+
+def test_products_carry_segments_across_hs_versions(con: duckdb.DuckDBPyConnection) -> None:
+    rows = dict(con.execute("select hs_version, count(distinct segment) from fct_trade_flows group by 1").fetchall())
+    assert rows == {"H2": 3, "H3": 3, "H5": 3}
+    assert con.execute("select count(*) from fct_trade_flows where segment is null").fetchone()[0] == 0
+
+
+def test_published_file_is_read_only_and_complete(built: tuple[Paths, dg.ExecuteInProcessResult]) -> None:
+    store, _ = built
+    mode = store.serving_db.stat().st_mode
+    assert not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    with duckdb.connect(str(store.serving_db), read_only=True) as c:
+        names = {r[0] for r in c.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+        assert {"fct_trade_flows", "dim_country", "dim_product", "dim_period", "dim_flow"} <= names
+        comment = c.execute("select comment from duckdb_tables() where table_name = 'fct_trade_flows'").fetchone()[0]
+        assert "Bilateral trade in goods" in comment
+
+
+def test_summary_command_lists_tables_and_says_synthetic(built: tuple[Paths, dg.ExecuteInProcessResult], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    store, _ = built
+    monkeypatch.setenv("SEMITRADE_HOME", str(store.home))
+    assert cli_main(["summary"]) == 0
+    out = capsys.readouterr().out
+    assert "main.fct_trade_flows" in out and "SYNTHETIC sample" in out
+    assert str(store.serving_db) in out and "make dev" in out
+
+
+def test_no_temporary_files_are_left_behind(built: tuple[Paths, dg.ExecuteInProcessResult]) -> None:
+    store, _ = built
+    leftovers = [p for p in Path(store.home).rglob("*.tmp")]
+    assert leftovers == []
+    assert os.path.exists(store.manifest)
