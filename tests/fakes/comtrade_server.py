@@ -436,6 +436,10 @@ def lake_rows(lake: Path, *, latest_only: bool = False) -> list[tuple[Any, ...]]
     cols = [RENAME[f] for f in ROW_FIELDS]
     df = pl.scan_parquet(root / "**" / "*.parquet").collect()
     if latest_only:
+        # fetched_at has one-second resolution, so landing order (the manifest) breaks ties.
+        manifest = lake.parent / "landing" / "_manifest.jsonl"
+        order = {json.loads(line)["path"]: n for n, line in enumerate(manifest.read_text().splitlines())}
+        df = df.with_columns(pl.col("source_file").replace_strict(order, default=-1).alias("__order"))
         keys = [c for c in cols if c != "primary_value"]
-        df = df.sort(["fetched_at", "source_file"]).group_by(keys, maintain_order=True).last()
+        df = df.sort(["fetched_at", "__order"]).group_by(keys, maintain_order=True).last()
     return sorted(df.select(cols).iter_rows())

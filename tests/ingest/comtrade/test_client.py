@@ -16,7 +16,6 @@ from ingest.comtrade.client import (
     KEY_HEADER,
     BulkFile,
     ComtradeAuthError,
-    ComtradeClient,
     ComtradeRequestError,
     ComtradeUnavailableError,
     QuotaExhaustedError,
