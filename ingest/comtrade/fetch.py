@@ -30,7 +30,7 @@ import polars as pl
 from ingest.atomic import write_atomic, write_bytes_atomic
 from ingest.comtrade import parse
 from ingest.comtrade.client import BulkFile, ComtradeClient, QuotaExhaustedError
-from ingest.comtrade.planner import Call, PlanError, Query, cap_for, plan_calls, split_call
+from ingest.comtrade.planner import PLAN_CAPS, Call, PlanError, Query, cap_for, plan_calls, split_call
 from ingest.comtrade.sample import partition_for
 from ingest.comtrade.schema import (
     API_FIELDS,
@@ -226,7 +226,7 @@ class _Run:
                 return
         resp = self.client.records(call.type_code, call.freq, call.cl_code, call.params())
         self.summary.calls_made += 1
-        if len(resp.data) >= call.max_records or resp.count >= call.max_records:
+        if _at_cap(resp.count, len(resp.data), call.max_records):
             # At the cap the service silently truncates: never accept, divide and fetch the parts.
             children = split_call(call)
             self.summary.splits += 1
@@ -258,6 +258,13 @@ class _Run:
             self.summary.lake_files.append(result.lake_file)
         self._finish(call, files=[landed.path], rows=result.rows_in)
         self._tick(call, "fetched", result.rows_in)
+
+
+def _at_cap(count: int, rows: int, cap: int) -> bool:
+    """Whether a response may be truncated: it reached this call's cap, or exactly the cap of some
+    plan (a key on a smaller plan than configured is capped by the service, not by us)."""
+    n = max(count, rows)
+    return n >= cap or (n > 0 and n in PLAN_CAPS.values())
 
 
 def fetch_records(

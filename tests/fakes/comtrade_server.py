@@ -142,6 +142,15 @@ class LoggedRequest:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A threaded server that does not print a traceback when a client hangs up (timeouts, resets)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
+
+
 class FakeComtrade:
     """The fake service. Use as a context manager; ``url`` is its base URL."""
 
@@ -169,8 +178,7 @@ class FakeComtrade:
         self.bulk_cut_once: int | None = None  # drop the first download after this many bytes
         self.ignore_range = False
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     # -- lifecycle ------------------------------------------------------------------------------

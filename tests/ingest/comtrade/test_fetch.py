@@ -187,3 +187,13 @@ def test_recorded_response_through_the_whole_path(home: Paths, comtrade_fixtures
     assert df["primary_value"].to_list() == sorted(r["primaryValue"] for r in recorded["data"])
     assert df["reporter_code"].unique().to_list() == [156]
     assert (home.lake / "comtrade/records/freq=A/year=2010/reporter=156").is_dir()
+
+
+def test_service_cap_below_the_configured_plan_is_still_detected(home: Paths, make_client: Callable[..., Any]) -> None:
+    # a free key used with plan=premium: the service truncates at 100,000 (here the preview's 500)
+    records = make_dataset([410], list(range(1, 30)), PERIODS, CMDS, breakdowns=False)
+    with FakeComtrade(records, cap=500) as fake:
+        summary = fetch_records(home, _query(partners=None), make_client(fake.url), plan="premium",
+                                check_availability=False)
+    assert summary.splits >= 1
+    assert lake_rows(home.lake) == server_rows(records)
