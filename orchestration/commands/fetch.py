@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-FETCH_MODULES: tuple[str, ...] = ()
+FETCH_MODULES: tuple[str, ...] = ("orchestration.commands.fetch_comtrade",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
