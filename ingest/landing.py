@@ -96,7 +96,7 @@ def land(
         size=len(content),
         status=status,
         origin=origin,
-        fetched_at=(fetched_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+        fetched_at=(fetched_at or datetime.now(UTC)).isoformat(timespec="microseconds"),
         params=safe_params(params),
     )
     try:
