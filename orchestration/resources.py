@@ -31,6 +31,11 @@ def dbt_project() -> DbtProject:
     # dbt reads SEMITRADE_HOME from the environment; make it absolute so dbt's working directory
     # (the project folder) does not change where the lake and the warehouse are.
     os.environ["SEMITRADE_HOME"] = str(paths().home)
+    # dagster-dbt looks for `dbt` on PATH (also when it parses the project): put this
+    # interpreter's bin folder first, so an un-activated virtualenv works.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
     if _manifest_is_stale(project):
         project.preparer.prepare(project)

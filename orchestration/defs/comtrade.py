@@ -74,7 +74,7 @@ def comtrade_landed_responses(
 
 @dg.asset(
     key=["comtrade", "lake_records"],
-    deps=[comtrade_landed_responses],
+    deps=[comtrade_landed_responses, dg.AssetKey(["comtrade", "live_records"])],
     group_name="lake",
     kinds={"polars", "parquet"},
     description=(
