@@ -22,8 +22,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 dev: $(STAMP)
-	mkdir -p $${SEMITRADE_HOME:-data}/dagster
-	DAGSTER_HOME=$$(realpath $${SEMITRADE_HOME:-data})/dagster $(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$$($(BIN)/python -m orchestration.instance) $(BIN)/dagster dev -w workspace.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check ingest orchestration tests

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 import duckdb
 
 from ingest.comtrade import sample
 from ingest.config import Paths, comtrade_api_key, paths
+from orchestration.instance import ensure_dagster_home
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,20 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     summary.set_defaults(func=lambda args: print_summary(paths()) or 0)
 
 
-def ensure_dagster_home(store: Paths) -> Path:
-    """DAGSTER_HOME defaults to <SEMITRADE_HOME>/dagster so runs show up in `make dev`."""
-    home = Path(os.environ.get("DAGSTER_HOME") or store.home / "dagster").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
-
-
 def run_command(args: argparse.Namespace) -> int:
     from orchestration.cli import CommandError  # noqa: PLC0415 - avoid an import cycle
 
     store = paths()
     os.environ["SEMITRADE_HOME"] = str(store.home)
-    ensure_dagster_home(store)
+    ensure_dagster_home()
     mode = args.mode if args.mode != "auto" else ("live" if comtrade_api_key() else "sample")
     if mode == "sample":
         print("=" * 78)
@@ -95,7 +87,7 @@ def print_summary(store: Paths) -> None:
         ).fetchall()
         print("\nBuilt tables (published, read-only):")
         for schema, name in tables:
-            ident = duckdb.escape_identifier(schema) + "." + duckdb.escape_identifier(name) if hasattr(duckdb, "escape_identifier") else f'"{schema}"."{name}"'
+            ident = '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
             n = con.execute(f"select count(*) from {ident}").fetchone()[0]  # noqa: S608 - names from the catalog
             print(f"  {schema + '.' + name:<45} {n:>10,} rows")
         origins = con.execute("select origin, count(*) from main.fct_trade_flows group by 1 order by 1").fetchall()
@@ -105,8 +97,5 @@ def print_summary(store: Paths) -> None:
         print(f"fct_trade_flows origin={origin}: {n:,} rows ({label})")
     print(f"\nWarehouse: {db}")
     print("Dagster UI: make dev   (then open http://127.0.0.1:3000)")
-    print(
-        f"Query:      .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db}', read_only=True).sql("
-        "'select * from fct_trade_flows limit 5'))\""
-    )
+    print("Query:      duckdb.connect(PATH, read_only=True).sql('from fct_trade_flows limit 5')  (README: Query)")
     print(f"Example:    Korea's monthly imports of 281111 from Japan — see README 'Query' ({sample.EXPORT_CONTROL_START[0]} shock)")
