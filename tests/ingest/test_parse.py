@@ -9,7 +9,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from ingest.comtrade.parse import ComtradeResponseError, load_envelope, parse_landed, split_records, validate_record
+from ingest.comtrade.parse import (
+    ComtradeResponseError,
+    load_envelope,
+    parse_landed,
+    split_records,
+    validate_record,
+)
 from ingest.comtrade.schema import LAKE_SCHEMA
 from ingest.config import Paths
 from ingest.landing import LandedFile, land
