@@ -99,3 +99,19 @@ def test_default_query_uses_the_taxonomy_codes() -> None:
     query = comtrade_live.query_for(2019, 410, comtrade_live.ComtradeLiveConfig())
     assert "281111" in query.cmd_codes and "854232" in query.cmd_codes and "848620" in query.cmd_codes
     assert query.periods[0] == "201901" and len(query.periods) == 12 and query.partners is None
+
+
+def test_main_landing_asset_in_live_mode_pulls_from_the_api(server: FakeComtrade) -> None:
+    # GIVEN the landing asset of the main job configured for live mode
+    from orchestration.defs.comtrade import comtrade_landed_responses
+
+    result = dg.materialize(
+        [comtrade_landed_responses],
+        run_config={"ops": {"comtrade__landed_responses": {"config": {"mode": "live", "reporters": [392], "monthly_years": [2019]}}}},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    # THEN Japan's 2019 totals are in the lake, labelled live
+    assert result.success
+    lake = _lake(paths())
+    assert lake.height == 12 * 3 * 2 * 2 and set(lake["origin"]) == {"live"}
+    assert result.asset_materializations_for_node("comtrade__landed_responses")[0].metadata["mode"].value == "live"
