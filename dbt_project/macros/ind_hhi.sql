@@ -1,0 +1,5 @@
+{% macro ind_hhi(share_expression) -%}
+    {#- Herfindahl–Hirschman index on the 0–10 000 scale from shares given as fractions (0–1):
+        10 000 × Σ share². Use as an aggregate over the suppliers of one market. -#}
+    10000 * sum(power({{ share_expression }}, 2))
+{%- endmacro %}

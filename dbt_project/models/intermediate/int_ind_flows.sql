@@ -1,0 +1,60 @@
+{{ config(materialized="table") }}
+-- One row per frequency × period × exporter → importer × product level × product code: the
+-- reconciled FOB value (fct_reconciled_flows) summed to three product levels so every indicator
+-- reads one shape: 'hs6' (code = the HS6 code), 'segment' (materials, equipment, devices) and
+-- 'total' (code 'all': every covered semiconductor product). Values in US dollars, FOB.
+with
+
+flows as (
+
+    select
+        freq_code,
+        period_key,
+        ref_year,
+        ref_month,
+        exporter_code,
+        importer_code,
+        hs6,
+        coalesce(segment, 'unclassified') as segment,
+        reconciled_value_usd,
+        origin
+    from {{ ref('fct_reconciled_flows') }}
+
+),
+
+levels as (
+
+    select freq_code, period_key, ref_year, ref_month, exporter_code, importer_code,
+        'hs6' as product_level, hs6 as product_code, segment, reconciled_value_usd, origin
+    from flows
+    union all
+    select freq_code, period_key, ref_year, ref_month, exporter_code, importer_code,
+        'segment', segment, segment, reconciled_value_usd, origin
+    from flows
+    union all
+    select freq_code, period_key, ref_year, ref_month, exporter_code, importer_code,
+        'total', 'all', null, reconciled_value_usd, origin
+    from flows
+
+),
+
+final as (
+
+    select
+        freq_code,
+        period_key,
+        ref_year,
+        ref_month,
+        exporter_code,
+        importer_code,
+        product_level,
+        product_code,
+        min(segment) as segment,
+        sum(reconciled_value_usd) as value_usd,
+        max(origin) as origin
+    from levels
+    group by freq_code, period_key, ref_year, ref_month, exporter_code, importer_code, product_level, product_code
+
+)
+
+select * from final

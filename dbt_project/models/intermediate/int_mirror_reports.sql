@@ -1,0 +1,132 @@
+{{ config(materialized="table") }}
+-- One row per exporter → importer × HS6 × period (annual and monthly): the exporter's report of its
+-- exports (FOB) next to the importer's report of the same flow (CIF), when either exists.
+-- Comtrade rows only, bilateral only (World and aggregate rows are excluded), flows X and M only.
+-- Mirror reports are matched on the HS6 code; `is_hs_version_mismatch` says when the two sides
+-- used different HS versions for that period (the code may then not cover the same goods).
+with
+
+flows as (
+
+    select
+        freq_code,
+        period_key,
+        reporter_code,
+        partner_code,
+        flow_code,
+        hs_version,
+        hs6,
+        segment,
+        value_usd,
+        origin
+    from {{ ref('fct_trade_flows') }}
+    where source = 'comtrade'
+      and not is_aggregate
+      and flow_code in ('X', 'M')
+      and partner_code <> reporter_code
+
+),
+
+export_reports as (
+
+    select
+        freq_code,
+        period_key,
+        reporter_code as exporter_code,
+        partner_code as importer_code,
+        hs6,
+        string_agg(distinct hs_version, ',' order by hs_version) as exporter_hs_version,
+        min(segment) as segment,
+        min(origin) as origin,
+        sum(value_usd) as export_report_fob_usd
+    from flows
+    where flow_code = 'X'
+    group by all
+
+),
+
+import_reports as (
+
+    select
+        freq_code,
+        period_key,
+        partner_code as exporter_code,
+        reporter_code as importer_code,
+        hs6,
+        string_agg(distinct hs_version, ',' order by hs_version) as importer_hs_version,
+        min(segment) as segment,
+        min(origin) as origin,
+        sum(value_usd) as import_report_cif_usd
+    from flows
+    where flow_code = 'M'
+    group by all
+
+),
+
+-- Who reported anything at all in a period: tells "the partner does not report" (Taiwan in
+-- Comtrade) apart from "the partner reports but not this flow".
+reporters as (
+
+    select distinct freq_code, period_key, reporter_code
+    from {{ ref('fct_trade_flows') }}
+    where source = 'comtrade'
+
+),
+
+joined as (
+
+    select
+        freq_code,
+        period_key,
+        exporter_code,
+        importer_code,
+        hs6,
+        x.exporter_hs_version,
+        m.importer_hs_version,
+        coalesce(x.segment, m.segment) as segment,
+        -- a reconciled row is 'sample' as soon as one of its reports is
+        case when coalesce(x.origin, 'live') = 'live' and coalesce(m.origin, 'live') = 'live'
+            then 'live' else 'sample' end as origin,
+        x.export_report_fob_usd,
+        m.import_report_cif_usd
+    from export_reports as x
+    full outer join import_reports as m
+        using (freq_code, period_key, exporter_code, importer_code, hs6)
+
+),
+
+final as (
+
+    select
+        j.freq_code,
+        j.period_key,
+        cast(left(j.period_key, 4) as integer) as ref_year,
+        case when j.freq_code = 'M' then cast(right(j.period_key, 2) as integer) end as ref_month,
+        j.exporter_code,
+        j.importer_code,
+        j.hs6,
+        coalesce(split_part(j.exporter_hs_version, ',', 1), split_part(j.importer_hs_version, ',', 1)) as hs_version,
+        j.exporter_hs_version,
+        j.importer_hs_version,
+        j.segment,
+        j.origin,
+        j.export_report_fob_usd,
+        j.import_report_cif_usd,
+        case
+            when j.export_report_fob_usd is not null and j.import_report_cif_usd is not null then 'both'
+            when j.export_report_fob_usd is not null then 'exporter_only'
+            else 'importer_only'
+        end as reports_available,
+        coalesce(j.exporter_hs_version <> j.importer_hs_version or contains(j.exporter_hs_version, ',')
+            or contains(j.importer_hs_version, ','), false) as is_hs_version_mismatch,
+        rx.reporter_code is not null as is_exporter_a_reporter,
+        rm.reporter_code is not null as is_importer_a_reporter
+    from joined as j
+    left join reporters as rx
+        on rx.freq_code = j.freq_code and rx.period_key = j.period_key and rx.reporter_code = j.exporter_code
+    left join reporters as rm
+        on rm.freq_code = j.freq_code and rm.period_key = j.period_key and rm.reporter_code = j.importer_code
+
+)
+
+select * from final

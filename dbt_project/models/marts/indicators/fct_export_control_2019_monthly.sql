@@ -1,0 +1,84 @@
+-- One row per export-controlled product (HF 281111, photoresist 370790, fluorinated polyimide proxy
+-- 392099) × month: Korea's imports as Korea reported them (CIF, US dollars) — total (partner World),
+-- from Japan, from everyone else — Japan's share, and the supplier HHI over identified partners.
+with
+
+imports as (
+
+    select * from {{ ref('int_ind_export_control_imports') }}
+
+),
+
+bilateral as (
+
+    select
+        hs6,
+        period_key,
+        imports_usd,
+        is_japan,
+        imports_usd / nullif(sum(imports_usd) over (partition by hs6, period_key), 0) as supplier_share
+    from imports
+    where not is_world
+
+),
+
+by_month as (
+
+    select
+        hs6,
+        period_key,
+        sum(imports_usd) as identified_imports_usd,
+        coalesce(sum(imports_usd) filter (where is_japan), 0) as from_japan_usd,
+        count(*) filter (where imports_usd > 0) as n_suppliers,
+        {{ ind_hhi('supplier_share') }} as supplier_hhi
+    from bilateral
+    group by hs6, period_key
+
+),
+
+periods as (
+
+    select
+        hs6,
+        product_name,
+        period_key,
+        ref_year,
+        ref_month,
+        period_start,
+        is_after_2019_export_control,
+        control_window,
+        sum(imports_usd) filter (where is_world) as world_imports_usd,
+        max(origin) as origin
+    from imports
+    group by all
+
+),
+
+final as (
+
+    select
+        p.hs6,
+        p.product_name,
+        p.period_key,
+        p.ref_year,
+        p.ref_month,
+        p.period_start,
+        p.is_after_2019_export_control,
+        p.control_window,
+        coalesce(p.world_imports_usd, b.identified_imports_usd) as total_imports_usd,
+        coalesce(b.from_japan_usd, 0) as from_japan_usd,
+        coalesce(p.world_imports_usd, b.identified_imports_usd) - coalesce(b.from_japan_usd, 0) as from_others_usd,
+        coalesce(b.from_japan_usd, 0) / nullif(coalesce(p.world_imports_usd, b.identified_imports_usd), 0) as japan_share,
+        b.identified_imports_usd,
+        coalesce(p.world_imports_usd, b.identified_imports_usd) - coalesce(b.identified_imports_usd, 0) as unallocated_usd,
+        coalesce(b.n_suppliers, 0) as n_suppliers,
+        b.supplier_hhi,
+        p.world_imports_usd is null as is_total_from_partners,
+        p.origin
+    from periods as p
+    left join by_month as b
+        on b.hs6 = p.hs6 and b.period_key = p.period_key
+
+)
+
+select * from final

@@ -1,0 +1,71 @@
+-- One row per export-controlled product × supplier: Korea's imports (as Korea reported them, CIF,
+-- US dollars) in the 12 months before (July 2018 – June 2019) and after (July 2019 – June 2020)
+-- Japan's export controls, each supplier's share of identified imports, and where the substitution
+-- came from: each non-Japanese supplier's part of the change in non-Japanese imports and of Japan's fall.
+{%- set corridor = ind_corridor() %}
+with
+
+imports as (
+
+    select * from {{ ref('int_ind_export_control_imports') }}
+    where control_window is not null
+      and not is_world
+
+),
+
+windows as (
+
+    select
+        hs6,
+        product_name,
+        partner_code as supplier_code,
+        is_japan,
+        coalesce(sum(imports_usd) filter (where control_window = 'before'), 0) as imports_before_usd,
+        coalesce(sum(imports_usd) filter (where control_window = 'after'), 0) as imports_after_usd,
+        max(origin) as origin
+    from imports
+    group by hs6, product_name, partner_code, is_japan
+
+),
+
+changes as (
+
+    select
+        *,
+        imports_after_usd - imports_before_usd as change_usd,
+        imports_before_usd / nullif(sum(imports_before_usd) over (partition by hs6), 0) as share_before,
+        imports_after_usd / nullif(sum(imports_after_usd) over (partition by hs6), 0) as share_after,
+        sum(imports_after_usd - imports_before_usd) filter (where not is_japan) over (partition by hs6)
+            as non_japan_change_usd,
+        sum(imports_after_usd - imports_before_usd) filter (where is_japan) over (partition by hs6)
+            as japan_change_usd
+    from windows
+
+),
+
+final as (
+
+    select
+        c.hs6,
+        c.product_name,
+        c.supplier_code,
+        d.display_name as supplier_name,
+        c.is_japan,
+        c.imports_before_usd,
+        c.imports_after_usd,
+        c.change_usd,
+        c.share_before,
+        c.share_after,
+        c.share_after - c.share_before as share_change,
+        case when not c.is_japan and c.non_japan_change_usd > 0
+            then c.change_usd / c.non_japan_change_usd end as share_of_non_japan_increase,
+        case when not c.is_japan and c.japan_change_usd < 0
+            then c.change_usd / -c.japan_change_usd end as offset_of_japan_decline,
+        c.origin
+    from changes as c
+    left join {{ ref('dim_country') }} as d
+        on d.m49_code = c.supplier_code
+
+)
+
+select * from final

@@ -1,0 +1,60 @@
+-- One row per frequency × period × segment (plus 'all'): Korea's trade with Japan in covered
+-- semiconductor products — reconciled FOB exports and imports and the balance, next to what each
+-- side's customs reported. Korea and Japan are the `ind_corridor()` codes (410 and 392 by default).
+{%- set corridor = ind_corridor() %}
+with
+
+flows as (
+
+    select
+        freq_code,
+        period_key,
+        ref_year,
+        ref_month,
+        exporter_code,
+        importer_code,
+        coalesce(segment, 'unclassified') as segment,
+        export_report_fob_usd,
+        import_report_cif_usd,
+        reconciled_value_usd,
+        origin
+    from {{ ref('fct_reconciled_flows') }}
+    where (exporter_code = {{ corridor.home }} and importer_code = {{ corridor.partner }})
+       or (exporter_code = {{ corridor.partner }} and importer_code = {{ corridor.home }})
+
+),
+
+scoped as (
+
+    select *, segment as product_code from flows
+    union all
+    select *, 'all' from flows
+
+),
+
+final as (
+
+    select
+        freq_code,
+        period_key,
+        min(ref_year) as ref_year,
+        min(ref_month) as ref_month,
+        product_code as segment,
+        {{ corridor.home }} as home_code,
+        {{ corridor.partner }} as partner_code,
+        coalesce(sum(reconciled_value_usd) filter (where exporter_code = {{ corridor.home }}), 0) as exports_usd,
+        coalesce(sum(reconciled_value_usd) filter (where exporter_code = {{ corridor.partner }}), 0) as imports_usd,
+        sum(export_report_fob_usd) filter (where exporter_code = {{ corridor.home }}) as home_reported_exports_fob_usd,
+        sum(import_report_cif_usd) filter (where importer_code = {{ corridor.home }}) as home_reported_imports_cif_usd,
+        sum(export_report_fob_usd) filter (where exporter_code = {{ corridor.partner }}) as partner_reported_exports_fob_usd,
+        sum(import_report_cif_usd) filter (where importer_code = {{ corridor.partner }}) as partner_reported_imports_cif_usd,
+        max(origin) as origin
+    from scoped
+    group by freq_code, period_key, product_code
+
+)
+
+select
+    *,
+    exports_usd - imports_usd as balance_usd
+from final

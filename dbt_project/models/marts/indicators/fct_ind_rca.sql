@@ -1,0 +1,84 @@
+-- One row per frequency × period × exporting economy × product (HS6 or segment): Balassa revealed
+-- comparative advantage WITHIN THE COVERED UNIVERSE — the product's share in the economy's exports
+-- of covered semiconductor products, divided by the product's share in all sample economies'
+-- exports of covered products. Reconciled FOB flows; an absent row means no exports.
+with
+
+flows as (
+
+    select * from {{ ref('int_ind_flows') }}
+
+),
+
+exports as (
+
+    select
+        freq_code,
+        period_key,
+        min(ref_year) as ref_year,
+        min(ref_month) as ref_month,
+        exporter_code,
+        product_level,
+        product_code,
+        min(segment) as segment,
+        sum(value_usd) as exports_usd,
+        max(origin) as origin
+    from flows
+    group by freq_code, period_key, exporter_code, product_level, product_code
+
+),
+
+with_totals as (
+
+    select
+        e.*,
+        t.exports_usd as exporter_total_usd,
+        sum(e.exports_usd) over (partition by e.freq_code, e.period_key, e.product_level, e.product_code)
+            as universe_product_usd
+    from exports as e
+    join exports as t
+        on t.freq_code = e.freq_code
+        and t.period_key = e.period_key
+        and t.exporter_code = e.exporter_code
+        and t.product_level = 'total'
+    where e.product_level in ('hs6', 'segment')
+
+),
+
+universe as (
+
+    select freq_code, period_key, sum(exports_usd) as universe_total_usd
+    from exports
+    where product_level = 'total'
+    group by freq_code, period_key
+
+),
+
+final as (
+
+    select
+        w.freq_code,
+        w.period_key,
+        w.ref_year,
+        w.ref_month,
+        w.exporter_code,
+        w.product_level,
+        w.product_code,
+        w.segment,
+        w.exports_usd,
+        w.exporter_total_usd,
+        w.universe_product_usd,
+        u.universe_total_usd,
+        (w.exports_usd / nullif(w.exporter_total_usd, 0))
+            / nullif(w.universe_product_usd / nullif(u.universe_total_usd, 0), 0) as rca,
+        w.origin
+    from with_totals as w
+    join universe as u
+        on u.freq_code = w.freq_code and u.period_key = w.period_key
+
+)
+
+select
+    *,
+    (rca - 1) / (rca + 1) as rca_symmetric
+from final

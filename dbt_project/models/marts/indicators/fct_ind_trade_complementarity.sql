@@ -1,0 +1,114 @@
+-- One row per frequency × period × exporting economy × importing economy × product scope (segment
+-- or total): the trade complementarity index (Michaely) between the exporter's export structure and
+-- the importer's import structure over the HS6 codes of the scope, 0 (no overlap) to 100 (identical).
+-- TC = 100 × (1 − Σ_k |m_jk − x_ik| / 2) = 100 × Σ_k min(m_jk, x_ik) because both share vectors sum
+-- to one; x_ik = k's share in i's exports to all sample economies, m_jk = k's share in j's imports.
+with
+
+flows as (
+
+    select * from {{ ref('int_ind_flows') }}
+    where product_level = 'hs6'
+
+),
+
+-- Each HS6 code in each scope: the segment and the total.
+scoped as (
+
+    select freq_code, period_key, ref_year, ref_month, exporter_code, importer_code,
+        'segment' as product_level, segment as product_code, product_code as hs6, value_usd, origin
+    from flows
+    union all
+    select freq_code, period_key, ref_year, ref_month, exporter_code, importer_code,
+        'total', 'all', product_code, value_usd, origin
+    from flows
+
+),
+
+export_structure as (
+
+    select
+        freq_code, period_key, product_level, product_code, exporter_code as country_code, hs6,
+        sum(value_usd) / nullif(sum(sum(value_usd)) over (partition by freq_code, period_key, product_level, product_code, exporter_code), 0)
+            as share
+    from scoped
+    group by freq_code, period_key, product_level, product_code, exporter_code, hs6
+
+),
+
+import_structure as (
+
+    select
+        freq_code, period_key, product_level, product_code, importer_code as country_code, hs6,
+        sum(value_usd) / nullif(sum(sum(value_usd)) over (partition by freq_code, period_key, product_level, product_code, importer_code), 0)
+            as share
+    from scoped
+    group by freq_code, period_key, product_level, product_code, importer_code, hs6
+
+),
+
+pairs as (
+
+    select distinct
+        x.freq_code, x.period_key, x.product_level, x.product_code,
+        x.country_code as exporter_code, m.country_code as importer_code
+    from (select distinct freq_code, period_key, product_level, product_code, country_code from export_structure) as x
+    join (select distinct freq_code, period_key, product_level, product_code, country_code from import_structure) as m
+        on m.freq_code = x.freq_code
+        and m.period_key = x.period_key
+        and m.product_level = x.product_level
+        and m.product_code = x.product_code
+        and m.country_code <> x.country_code
+
+),
+
+overlap as (
+
+    select
+        x.freq_code, x.period_key, x.product_level, x.product_code,
+        x.country_code as exporter_code, m.country_code as importer_code,
+        sum(least(x.share, m.share)) as overlap,
+        count(*) as n_common_products
+    from export_structure as x
+    join import_structure as m
+        on m.freq_code = x.freq_code
+        and m.period_key = x.period_key
+        and m.product_level = x.product_level
+        and m.product_code = x.product_code
+        and m.hs6 = x.hs6
+        and m.country_code <> x.country_code
+    group by all
+
+),
+
+periods as (
+
+    select freq_code, period_key, min(ref_year) as ref_year, min(ref_month) as ref_month, max(origin) as origin
+    from flows
+    group by freq_code, period_key
+
+),
+
+final as (
+
+    select
+        p.freq_code,
+        p.period_key,
+        d.ref_year,
+        d.ref_month,
+        p.exporter_code,
+        p.importer_code,
+        p.product_level,
+        p.product_code,
+        coalesce(o.n_common_products, 0) as n_common_products,
+        100 * coalesce(o.overlap, 0) as trade_complementarity,
+        d.origin
+    from pairs as p
+    left join overlap as o
+        using (freq_code, period_key, product_level, product_code, exporter_code, importer_code)
+    join periods as d
+        on d.freq_code = p.freq_code and d.period_key = p.period_key
+
+)
+
+select * from final
