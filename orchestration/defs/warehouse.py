@@ -72,7 +72,15 @@ def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResu
     store = paths()
     serving = publish_warehouse(store.build_db, store.serving_db)
     with duckdb.connect(str(serving), read_only=True) as con:
-        counts = {t: con.execute(f"select count(*) from main.{t}").fetchone()[0] for t in MART_TABLES}  # noqa: S608 - fixed names
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'main' order by 1").fetchall()]
+        missing = sorted(set(MART_TABLES) - set(tables))
+        if missing:
+            raise dg.Failure(f"the published warehouse lacks the core marts {missing}; the dbt build is incomplete")
+        counts = {}
+        for table in tables:
+            quoted = '"' + table.replace('"', '""') + '"'
+            counts[table] = con.execute(f"select count(*) from main.{quoted}").fetchone()[0]  # noqa: S608 - catalog names
         origins = [
             r[0]
             for r in con.execute("select distinct origin from main.fct_trade_flows order by 1").fetchall()
