@@ -1,0 +1,1 @@
+"""Japan Ministry of Finance trade statistics (e-Stat CSV downloads): client, sample, parser."""

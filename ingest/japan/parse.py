@@ -1,0 +1,236 @@
+"""Parse landed Japan MOF CSVs (wide: year + 12 months per row) into long typed lake rows.
+
+One landed file becomes one lake file (lake/japan/trade/<year>/<direction>/vintage=<sha>.parquet)
+and, when some rows break the contract, one quarantine file with the reason and the raw line.
+Rows in (CSV data rows) = rows kept + rows quarantined, checked per file; each kept row yields one
+long row per month with any non-zero quantity or value. Each row is checked against its own control:
+the year value must equal the sum of the months. Grain of a lake row: month × HS9 × country
+(× port, in the port table); values in thousand yen (rounded down by MOF), exports FOB, imports CIF.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ingest import reference
+from ingest.atomic import write_atomic
+from ingest.comtrade.schema import QUARANTINE_SCHEMA
+from ingest.config import Paths
+from ingest.japan.client import DIRECTION_CODE, MONTHS, JapanFormatError, decode_csv
+from ingest.landing import LandedFile
+
+SOURCE = "japan"
+DATASET = "trade"
+
+LAKE_SCHEMA = pl.Schema(
+    {
+        "period": pl.String(),  # YYYYMM
+        "ref_year": pl.Int32(),
+        "ref_month": pl.Int32(),
+        "direction": pl.String(),  # export / import
+        "flow_code": pl.String(),  # X / M
+        "custom": pl.String(),  # customs office (port table only), else null
+        "hs9": pl.String(),  # Japan's 9-digit statistical code
+        "hs6": pl.String(),  # first six digits
+        "country_code": pl.String(),  # 3-digit Japan customs country code
+        "unit1": pl.String(),
+        "unit2": pl.String(),
+        "quantity1": pl.Float64(),
+        "quantity2": pl.Float64(),
+        "value_thousand_jpy": pl.Int64(),
+        "release": pl.String(),  # preliminary / confirmed / as_published
+        "origin": pl.String(),
+        "source_file": pl.String(),
+        "source_row": pl.Int32(),  # 1-based data row of the CSV
+        "vintage": pl.String(),
+        "fetched_at": pl.String(),
+    }
+)
+
+_HS9 = re.compile(r"^\d{9}$")
+_COUNTRY = re.compile(r"^\d{3}$")
+
+
+class JapanResponseError(ValueError):
+    """A landed file is not a usable MOF CSV as a whole (encoding, header)."""
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """Counts for one landed file (rows = CSV data rows)."""
+
+    source_file: str
+    rows_in: int
+    rows_kept: int
+    rows_quarantined: int
+    long_rows: int
+    lake_file: Path | None
+    quarantine_file: Path | None
+    encoding: str | None = None
+    skipped: bool = False
+
+
+@cache
+def known_countries() -> frozenset[str]:
+    return frozenset(r["japan_code"] for r in reference.read_seed("japan_customs_country_codes"))
+
+
+def _int(raw: str) -> int | None:
+    raw = raw.strip().replace(",", "")
+    if raw == "":
+        return 0
+    return int(raw) if raw.isdigit() else None
+
+
+def validate_row(row: dict[str, str], params: dict[str, Any]) -> str | None:
+    """Why a CSV row breaks the contract, or None (the HS code is expected already unquoted)."""
+    flow = row["Exp or Imp"].strip()
+    if flow not in ("1", "2"):
+        return f"Exp or Imp {flow!r} is not 1 or 2"
+    want = DIRECTION_CODE.get(params.get("direction", ""))
+    if want and flow != want:
+        return f"Exp or Imp {flow} does not match the file's direction {params['direction']}"
+    if params.get("year") and row["Year"].strip() != params["year"]:
+        return f"Year {row['Year']!r} is not the file's year {params['year']}"
+    if not _HS9.match(row["HS"]):
+        return f"HS {row['HS']!r} is not a 9-digit statistical code"
+    if not _COUNTRY.match(row["Country"].strip()):
+        return f"Country {row['Country']!r} is not a 3-digit customs code"
+    if row["Country"].strip() not in known_countries():
+        return f"Country {row['Country']} is not in the japan_customs_country_codes seed"
+    for suffix in ("Year", *MONTHS):
+        for kind in ("Quantity1", "Quantity2", "Value"):
+            if _int(row[f"{kind}-{suffix}"]) is None:
+                return f"{kind}-{suffix} {row[f'{kind}-{suffix}']!r} is not a non-negative whole number"
+    months = sum(_int(row[f"Value-{m}"]) or 0 for m in MONTHS)
+    year_value = _int(row["Value-Year"]) or 0
+    if months != year_value:
+        return f"Value-Year {year_value} is not the sum of the months ({months})"
+    return None
+
+
+def read_rows(content: bytes, source_file: str) -> tuple[list[dict[str, str]], str]:
+    """Data rows as dicts (HS unquoted) and the encoding; raise JapanResponseError for a bad file."""
+    try:
+        text, encoding = decode_csv(content)
+    except JapanFormatError as exc:
+        raise JapanResponseError(f"{source_file}: {exc}") from None
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in next(reader)]
+    rows = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            rows.append({"__error__": f"{len(values)} fields, the header has {len(header)}", "__raw__": ",".join(values)})
+            continue
+        row = dict(zip(header, values, strict=True))
+        row["HS"] = row["HS"].strip().strip("'\"")
+        rows.append(row)
+    return rows, encoding
+
+
+def lake_path(paths: Paths, entry: LandedFile) -> Path:
+    return paths.lake / SOURCE / DATASET / entry.partition / f"vintage={entry.sha256[:16]}.parquet"
+
+
+def quarantine_path(paths: Paths, entry: LandedFile) -> Path:
+    return paths.quarantine / SOURCE / DATASET / entry.partition / f"vintage={entry.sha256[:16]}.parquet"
+
+
+def _write(df: pl.DataFrame, path: Path) -> Path:
+    return write_atomic(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
+
+
+def _long(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> pl.DataFrame:
+    release = entry.params.get("release", "as_published")
+    out: list[dict[str, Any]] = []
+    for pos, row in good:
+        year = int(row["Year"])
+        flow = row["Exp or Imp"].strip()
+        for m, name in enumerate(MONTHS, start=1):
+            q1, q2, v = (_int(row[f"{k}-{name}"]) or 0 for k in ("Quantity1", "Quantity2", "Value"))
+            if not (q1 or q2 or v):
+                continue
+            out.append(
+                {
+                    "period": f"{year}{m:02d}",
+                    "ref_year": year,
+                    "ref_month": m,
+                    "direction": "export" if flow == "1" else "import",
+                    "flow_code": "X" if flow == "1" else "M",
+                    "custom": row.get("Custom", "").strip() or None,
+                    "hs9": row["HS"],
+                    "hs6": row["HS"][:6],
+                    "country_code": row["Country"].strip(),
+                    "unit1": row["Unit1"].strip() or None,
+                    "unit2": row["Unit2"].strip() or None,
+                    "quantity1": float(q1),
+                    "quantity2": float(q2),
+                    "value_thousand_jpy": v,
+                    "release": release,
+                    "origin": entry.origin,
+                    "source_file": entry.path,
+                    "source_row": pos,
+                    "vintage": entry.sha256,
+                    "fetched_at": entry.fetched_at,
+                }
+            )
+    return pl.DataFrame(out, schema=LAKE_SCHEMA)
+
+
+def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> ParseResult:
+    """Parse one landed CSV into the lake (idempotent per vintage); see the module docstring."""
+    out, qpath = lake_path(paths, entry), quarantine_path(paths, entry)
+    if out.exists() and not force:
+        kept = pl.scan_parquet(out).select(pl.col("source_row").n_unique()).collect().item()
+        quarantined = pl.scan_parquet(qpath).select(pl.len()).collect().item() if qpath.exists() else 0
+        return ParseResult(entry.path, kept + quarantined, kept, quarantined, 0, out,
+                           qpath if qpath.exists() else None, None, True)
+    content = entry.absolute(paths).read_bytes()
+    encoding = None
+    good: list[tuple[int, dict[str, str]]] = []
+    bad: list[tuple[int, str, Any]] = []
+    try:
+        rows, encoding = read_rows(content, entry.path)
+        rows_in = len(rows)
+        seen: dict[tuple[str, str, str], int] = {}
+        for pos, row in enumerate(rows, start=1):
+            reason = row.get("__error__") or validate_row(row, entry.params)
+            if reason is None:
+                key = (row.get("Custom", ""), row["HS"], row["Country"].strip())
+                if key in seen:
+                    reason = f"duplicate of row {seen[key]} (HS {key[1]}, Country {key[2]})"
+                else:
+                    seen[key] = pos
+            (good.append((pos, row)) if reason is None else bad.append((pos, reason, row.get("__raw__", row))))
+    except JapanResponseError as exc:
+        rows_in, bad = 1, [(-1, str(exc), content[:2000].decode("utf-8", "replace"))]
+    kept = _long(good, entry)
+    quarantined = pl.DataFrame(
+        [
+            {"source": entry.source, "dataset": entry.dataset, "source_file": entry.path, "source_row": pos,
+             "reason": reason, "raw": raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False),
+             "origin": entry.origin, "vintage": entry.sha256}
+            for pos, reason, raw in bad
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+    if len(good) + quarantined.height != rows_in:
+        raise AssertionError(f"{entry.path}: rows in {rows_in} != kept {len(good)} + quarantined {quarantined.height}")
+    if quarantined.height:
+        _write(quarantined, qpath)
+    elif qpath.exists():
+        qpath.unlink()
+    _write(kept, out)
+    return ParseResult(entry.path, rows_in, len(good), quarantined.height, kept.height, out,
+                       qpath if quarantined.height else None, encoding)

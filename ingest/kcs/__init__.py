@@ -1,0 +1,1 @@
+"""Korea Customs Service (data.go.kr) trade by item and country: client, sample, parser."""
