@@ -33,12 +33,14 @@ EXPECTED_ASSET_KEYS = [
     "intermediate/int_mirror_reliability",
     "intermediate/int_mirror_reports",
     "intermediate/int_trade_flows__comtrade",
+    "quarantine",
     "reference/comtrade_countries",
     "reference/comtrade_flows",
     "reference/comtrade_qty_units",
     "reference/hs6_codes",
     "reference/semiconductor_taxonomy",
     "staging/stg_comtrade__records",
+    "staging/stg_quarantine__rows",
     "warehouse/published",
 ]
 

@@ -6,8 +6,10 @@ with
 source as (
 
     select * from {{ source('comtrade', 'records') }}
+    -- files the quality gate blocked are not published (docs/data-quality.md)
+    where source_file not in ({{ gate_blocked_source_files('comtrade', 'records') }})
     {% if var('as_of', none) %}
-    where cast(fetched_at as timestamp) < cast('{{ var("as_of") }}' as date) + interval 1 day
+    and cast(fetched_at as timestamp) < cast('{{ var("as_of") }}' as date) + interval 1 day
     {% endif %}
 
 ),
