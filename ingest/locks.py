@@ -9,6 +9,8 @@ Usage (in a parser, around "is this vintage in the lake yet? → write it")::
 
     with partition_lock(paths, SOURCE, DATASET, entry.partition):
         ...  # check and write
+
+or, for a ``parse_landed(paths, entry, ...)`` function, the decorator ``@locks_partition(SOURCE, DATASET)``.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ import fcntl
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from ingest.config import Paths
 
 _SAFE = re.compile(r"^[A-Za-z0-9_.=-]+$")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class PartitionLockedError(RuntimeError):
@@ -73,3 +79,20 @@ def partition_lock(
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def locks_partition(source: str, dataset: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate ``f(paths, entry, ...)`` so it runs holding ``entry.partition``'s write lock: a
+    concurrent run of the same partition waits, then finds the vintage written and skips it."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            paths: Any = args[0] if args else kwargs["paths"]
+            entry: Any = args[1] if len(args) > 1 else kwargs["entry"]
+            with partition_lock(paths, source, dataset, entry.partition):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

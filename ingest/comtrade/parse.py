@@ -28,6 +28,7 @@ from ingest.comtrade.schema import (
 )
 from ingest.config import Paths
 from ingest.landing import LandedFile
+from ingest.locks import locks_partition
 
 SOURCE = "comtrade"
 DATASET = "records"
@@ -199,6 +200,7 @@ def _write(df: pl.DataFrame, path: Path) -> Path:
     return write_atomic(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
 
 
+@locks_partition(SOURCE, DATASET)
 def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> ParseResult:
     """Parse one landed response into the lake. Idempotent: a vintage already in the lake is skipped.
 
