@@ -10,7 +10,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import re
+import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -106,6 +108,68 @@ def land(
         _append_manifest(paths, entry)
     except OSError as exc:
         raise LandingError(f"could not land {rel} under {paths.landing}: {exc.strerror or exc}") from exc
+    return entry, True
+
+
+def land_file(
+    paths: Paths,
+    src: Path,
+    *,
+    source: str,
+    dataset: str,
+    partition: str,
+    stem: str,
+    params: Mapping[str, Any],
+    status: int = 200,
+    origin: Origin = "live",
+    suffix: str = ".tsv.gz",
+    fetched_at: datetime | None = None,
+) -> tuple[LandedFile, bool]:
+    """Land the on-disk file ``src`` (e.g. a downloaded bulk file) like ``land`` does for bytes, in
+    bounded memory: hashed in 1 MiB chunks, then moved (renamed) into landing/, never read whole.
+
+    ``src`` is consumed: moved into place, or deleted when the identical bytes were already landed.
+    Returns the manifest entry and whether a new file was written.
+    """
+    for name, value in (("source", source), ("dataset", dataset), ("stem", stem)):
+        _check_part(name, value)
+    for part in partition.split("/"):
+        _check_part("partition", part)
+    try:
+        sha = hashlib.sha256()
+        with open(src, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                sha.update(chunk)
+        digest = sha.hexdigest()
+        size = src.stat().st_size
+        rel = Path(source) / dataset / partition / f"{stem}__{digest[:16]}{suffix}"
+        target = paths.landing / rel
+        entry = LandedFile(
+            source=source,
+            dataset=dataset,
+            partition=partition,
+            path=rel.as_posix(),
+            sha256=digest,
+            size=size,
+            status=status,
+            origin=origin,
+            fetched_at=(fetched_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+            params=safe_params(params),
+        )
+        if target.exists() and target.stat().st_size == size:
+            src.unlink()
+            return entry, False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            os.replace(src, tmp)  # same filesystem: a rename, no copy
+        except OSError:
+            shutil.copyfile(src, tmp)
+            src.unlink()
+        os.replace(tmp, target)
+        _append_manifest(paths, entry)
+    except OSError as exc:
+        raise LandingError(f"could not land {src} under {paths.landing}: {exc.strerror or exc}") from exc
     return entry, True
 
 

@@ -14,12 +14,10 @@ and stream-parse the gzip TSV into the same lake schema with bounded memory (``p
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
-import shutil
-import zlib
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -412,13 +410,17 @@ def _typed(api: str, dtype: pl.DataType, kind: str) -> pl.Expr:
 
 
 def _reason_expr() -> pl.Expr:
-    """The first contract breach of a bulk row (same rules as ``parse.validate_record``), or null."""
+    """The first contract breach of a bulk row (same rules as ``parse.validate_record``), or null.
+
+    The duplicate-key rule spans batches, so it is applied by ``parse_bulk`` (``__dup``), last.
+    """
     checks: list[pl.Expr] = []
     for api, _col, _dtype, kind, nullable in RECORD_FIELDS:
         t = pl.col(f"__t_{api}")
         if not nullable:
             checks.append(pl.when(pl.col(api).is_null()).then(pl.lit(f"{api} is null")))
-        checks.append(pl.when(pl.col(api).is_not_null() & t.is_null()).then(pl.lit(f"{api} is not a valid {kind}")))
+        if kind != "str":  # a string field is typed as received: never invalid, only null
+            checks.append(pl.when(pl.col(api).is_not_null() & t.is_null()).then(pl.lit(f"{api} is not a valid {kind}")))
     for api in NON_NEGATIVE:
         checks.append(pl.when(pl.col(f"__t_{api}") < 0).then(pl.lit(f"{api} is negative")))
     freq, period = pl.col("__t_freqCode"), pl.col("__t_period")
@@ -435,20 +437,141 @@ def _reason_expr() -> pl.Expr:
         .then(pl.lit(f"classificationCode is not one of {', '.join(HS_VERSIONS)}")),
         pl.when(~pl.col("__t_cmdCode").str.contains(CMD_CODE.pattern))
         .then(pl.lit("cmdCode is not TOTAL or a 2/4/6-digit HS code")),
-        pl.when(~pl.struct([f"__t_{k}" for k in parse.KEY_FIELDS]).is_first_distinct())
-        .then(pl.lit("duplicate key of an earlier row")),
+        pl.when(pl.col("__dup")).then(pl.lit("duplicate key of an earlier row")),
     ]
     return pl.coalesce(checks)
+
+
+_KEY_COLS = [f"__t_{k}" for k in parse.KEY_FIELDS]
+
+# Boolean spellings typed without string work; anything else goes through ``_bool_expr``.
+_BOOL_FAST = {"True": True, "False": False, "true": True, "false": False, "TRUE": True, "FALSE": False,
+              "1": True, "0": False}
+
+
+def _fast_typed(api: str, dtype: pl.DataType, kind: str) -> pl.Expr:
+    """``_typed`` for values without surrounding blanks or odd spellings: a plain cast or lookup."""
+    if kind == "bool":
+        return pl.col(api).replace_strict(_BOOL_FAST, default=None, return_dtype=pl.Boolean)
+    if kind == "int":
+        return pl.col(api).cast(dtype, strict=False)
+    return pl.col(api).cast(pl.Float64, strict=False)
+
+
+def _typed_batch(raw: pl.DataFrame) -> pl.DataFrame:
+    """``raw`` with a typed ``__t_<field>`` column per record field. Same values as ``_typed``: a
+    plain cast first, then the general rule (strip blanks, any case) only for the columns where the
+    cast left a non-null value untyped in this batch (a fast cast that succeeds equals the general
+    rule, so only failures need a second look)."""
+    fields = [(api, dtype, kind) for api, _c, dtype, kind, _n in RECORD_FIELDS]
+    typed = raw.with_columns(
+        [(pl.col(api) if kind == "str" else _fast_typed(api, dtype, kind)).alias(f"__t_{api}")
+         for api, dtype, kind in fields]
+    )
+    checked = [api for api, _d, kind in fields if kind != "str"]
+    odd = typed.select([(pl.col(a).is_not_null() & pl.col(f"__t_{a}").is_null()).any().alias(a) for a in checked])
+    redo = [api for api in checked if odd[api].item()]
+    if redo:
+        kinds = {api: (dtype, kind) for api, dtype, kind in fields}
+        typed = typed.with_columns([_typed(api, *kinds[api]).alias(f"__t_{api}") for api in redo])
+    return typed
 
 
 def _rows(path: Path) -> int:
     return pl.scan_parquet(path).select(pl.len()).collect().item()
 
 
-def parse_bulk(paths: Paths, entry: LandedFile, *, force: bool = False) -> parse.ParseResult:
+# Rows per batch of the bulk parse: bounds memory whatever the file size (a batch of raw strings,
+# its typed columns and the Parquet row group being written), large enough to amortise overheads.
+BULK_BATCH_ROWS = 250_000
+
+
+class _ParquetParts:
+    """A Parquet file written batch by batch under a temporary name, moved into place by ``commit``
+    (fsync + rename), removed by ``discard``. A file of one batch is written by Polars in one go;
+    from the second batch on, batches are appended as row groups (pyarrow ``ParquetWriter``), so at
+    most one batch is held."""
+
+    def __init__(self, path: Path, schema: pl.Schema) -> None:
+        self.path = path
+        self.schema = schema
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.pending: pl.DataFrame | None = None
+        self.writer: Any = None
+        self.rows = 0
+
+    def _append(self, df: pl.DataFrame) -> None:
+        if self.writer is None:
+            import pyarrow.parquet as pq
+
+            self.arrow_schema = pl.DataFrame(schema=self.schema).to_arrow().schema
+            self.writer = pq.ParquetWriter(self.tmp, self.arrow_schema, compression="zstd")
+        self.writer.write_table(df.to_arrow().cast(self.arrow_schema))
+
+    def write(self, df: pl.DataFrame) -> None:
+        if not df.height:
+            return
+        self.rows += df.height
+        if self.pending is None and self.writer is None:
+            self.pending = df
+            return
+        if self.pending is not None:
+            self._append(self.pending)
+            self.pending = None
+        self._append(df)
+
+    def commit(self) -> Path:
+        if self.writer is not None:
+            self.writer.close()
+        else:
+            df = self.pending if self.pending is not None else pl.DataFrame(schema=self.schema)
+            df.write_parquet(self.tmp, compression="zstd", statistics=True)
+        with open(self.tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+class _BrokenStream(Exception):
+    """The gzip TSV stream of a bulk file could not be read to its end (corrupt, truncated)."""
+
+
+def _read_guard(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as exc:
+        raise _BrokenStream(str(exc)) from exc
+
+
+def _batches(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
+    """The batches of a lazy scan; read errors (not write errors) become ``_BrokenStream``."""
+    it = _read_guard(lambda: iter(lf.collect_batches(chunk_size=rows)))
+    while True:
+        batch = _read_guard(lambda: next(it, None))
+        if batch is None:
+            return
+        yield batch
+
+
+def parse_bulk(paths: Paths, entry: LandedFile, *, force: bool = False,
+               batch_rows: int = BULK_BATCH_ROWS) -> parse.ParseResult:
     """Stream one landed bulk gzip TSV into lake/comtrade/records/<partition>/vintage=<sha16>.parquet
-    with ``LAKE_SCHEMA``; rows breaking the contract go to the quarantine. Memory stays bounded: the
-    file is decompressed to a temporary TSV on disk and scanned lazily into ``sink_parquet``."""
+    with ``LAKE_SCHEMA``; rows breaking the contract go to the quarantine.
+
+    One pass, bounded memory: Polars scans the gzip stream lazily in batches of ``batch_rows`` rows
+    (no whole file, decompressed or not, is ever held); each batch is typed and validated once and
+    its kept and quarantined rows are appended to the two Parquet files (written atomically). The
+    duplicate-key rule spans batches through the keys seen so far (the 10 key fields of a row).
+    A file that is not gzip, or whose stream breaks, is quarantined whole (one row, position -1).
+    """
     out = parse.lake_path(paths, entry)
     qpath = parse.quarantine_path(paths, entry)
     if out.exists() and not force:
@@ -456,16 +579,17 @@ def parse_bulk(paths: Paths, entry: LandedFile, *, force: bool = False) -> parse
         quarantined = _rows(qpath) if qpath.exists() else 0
         return parse.ParseResult(entry.path, kept + quarantined, kept, quarantined, out,
                                  qpath if qpath.exists() else None, True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tsv = out.parent / f".{out.stem}.tsv.tmp"
+    src = entry.absolute(paths)
+    with open(src, "rb") as fh:
+        magic = fh.read(2)
+    if magic != b"\x1f\x8b":
+        return _quarantine_whole(paths, entry, f"{entry.path}: not a readable gzip TSV (no gzip header)")
+    kept_w: _ParquetParts | None = None
+    bad_w: _ParquetParts | None = None
     try:
-        try:
-            with gzip.open(entry.absolute(paths), "rb") as src, open(tsv, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        except (OSError, EOFError, zlib.error) as exc:
-            return _quarantine_whole(paths, entry, f"{entry.path}: not a readable gzip TSV ({exc})")
-        lf = pl.scan_csv(tsv, separator="\t", infer_schema=False, quote_char=None)
-        header = lf.collect_schema().names()
+        # Polars decompresses the gzip stream as it scans: no temporary TSV, memory bounded by the batch.
+        lf = pl.scan_csv(src, separator="\t", infer_schema=False, quote_char=None)
+        header = _read_guard(lambda: lf.collect_schema().names())
         by_lower = {h.lower(): h for h in header}
         missing = [api for api in API_FIELDS if api.lower() not in by_lower]
         if len(missing) == len(API_FIELDS):
@@ -475,18 +599,16 @@ def parse_bulk(paths: Paths, entry: LandedFile, *, force: bool = False) -> parse
             *[pl.col(by_lower[a.lower()]).alias(a) if a.lower() in by_lower else pl.lit(None, pl.String).alias(a)
               for a in API_FIELDS],
         )
-        typed = base.with_columns(
-            [_typed(api, dtype, kind).alias(f"__t_{api}") for api, _c, dtype, kind, _n in RECORD_FIELDS]
-        ).with_columns(_reason_expr().alias("__reason"))
-        kept_lf = typed.filter(pl.col("__reason").is_null()).select(
+        reason = _reason_expr().alias("__reason")
+        kept_cols = [
             *[pl.col(f"__t_{api}").cast(dtype).alias(col) for api, col, dtype, _k, _n in RECORD_FIELDS],
             pl.lit(entry.origin).alias("origin"),
             pl.lit(entry.path).alias("source_file"),
             pl.col("__row").cast(pl.Int32).alias("source_row"),
             pl.lit(entry.sha256).alias("vintage"),
             pl.lit(entry.fetched_at).alias("fetched_at"),
-        ).cast(dict(LAKE_SCHEMA))
-        bad_lf = typed.filter(pl.col("__reason").is_not_null()).select(
+        ]
+        bad_cols = [
             pl.lit(entry.source).alias("source"),
             pl.lit(entry.dataset).alias("dataset"),
             pl.lit(entry.path).alias("source_file"),
@@ -495,18 +617,49 @@ def parse_bulk(paths: Paths, entry: LandedFile, *, force: bool = False) -> parse
             pl.concat_str([pl.col(a).fill_null("") for a in API_FIELDS], separator="\t").alias("raw"),
             pl.lit(entry.origin).alias("origin"),
             pl.lit(entry.sha256).alias("vintage"),
-        ).cast(dict(QUARANTINE_SCHEMA))
-        rows_in = lf.select(pl.len()).collect().item()
-        write_atomic(qpath, lambda tmp: bad_lf.sink_parquet(tmp, compression="zstd"))
-        quarantined = _rows(qpath)
-        if not quarantined:
-            qpath.unlink()
-        write_atomic(out, lambda tmp: kept_lf.sink_parquet(tmp, compression="zstd"))
-        kept = _rows(out)
+        ]
+        kept_w = _ParquetParts(out, LAKE_SCHEMA)
+        bad_w = _ParquetParts(qpath, QUARANTINE_SCHEMA)
+        seen: pl.Series | None = None  # record keys of earlier batches (a struct per row)
+        rows_in = 0
+        for raw in _batches(base, batch_rows):
+            rows_in += raw.height
+            typed = _typed_batch(raw)
+            key = typed.select(pl.struct(_KEY_COLS).alias("__key")).to_series()
+            dup = ~key.is_first_distinct()
+            if seen is not None:
+                dup = dup | key.is_in(seen.implode())
+                seen = pl.concat([seen, key.filter(~dup)])
+            else:
+                seen = key.filter(~dup)
+            typed = typed.with_columns(dup.alias("__dup")).with_columns(reason)
+            ok = typed["__reason"].is_null()
+            if ok.all():  # the usual batch: nothing to filter out
+                kept_w.write(typed.select(kept_cols).cast(dict(LAKE_SCHEMA)))
+                continue
+            kept_w.write(typed.filter(ok).select(kept_cols).cast(dict(LAKE_SCHEMA)))
+            bad_w.write(typed.filter(~ok).select(bad_cols).cast(dict(QUARANTINE_SCHEMA)))
+        kept, quarantined = kept_w.rows, bad_w.rows
+        if kept + quarantined != rows_in:
+            raise AssertionError(f"{entry.path}: rows in {rows_in} != kept {kept} + quarantined {quarantined}")
+        if quarantined:
+            bad_w.commit()
+        else:
+            bad_w.discard()
+            qpath.unlink(missing_ok=True)
+        bad_w = None
+        kept_w.commit()
+        kept_w = None
+    except _BrokenStream as exc:
+        for w in (kept_w, bad_w):
+            if w is not None:
+                w.discard()
+        kept_w = bad_w = None
+        return _quarantine_whole(paths, entry, f"{entry.path}: not a readable gzip TSV ({exc})")
     finally:
-        tsv.unlink(missing_ok=True)
-    if kept + quarantined != rows_in:
-        raise AssertionError(f"{entry.path}: rows in {rows_in} != kept {kept} + quarantined {quarantined}")
+        for w in (kept_w, bad_w):
+            if w is not None:
+                w.discard()
     return parse.ParseResult(entry.path, rows_in, kept, quarantined, out, qpath if quarantined else None)
 
 

@@ -1,0 +1,366 @@
+"""The benchmark: our path side by side with the engine limits and the pandas baseline, same files.
+
+``python -m bench.run --rows 1000000`` (``make bench``; ``make bench-large`` for 10M rows):
+
+1. writes (or reuses) SYNTHETIC Comtrade bulk files with ``bench.generate`` (not published statistics);
+2. runs each contender in its own process on the same files, sampling the resident set of the
+   process and all its children every 20 ms (psutil), and times it (wall clock):
+   - ours: bulk files → lake (land, parse, type, validate, quarantine) and ``dbt build`` of every
+     model and test over that lake, in a separate SEMITRADE_HOME;
+   - the limits: Polars streaming ``scan_csv → sink_parquet`` and DuckDB ``read_csv → COPY parquet``,
+     no checks (the faster is "the limit");
+   - the user baseline: pandas ``read_csv`` + ``concat`` + ``to_parquet``; and, for API-sized JSON
+     responses (the offline sample), ``pd.json_normalize`` next to our ``parse_landed``;
+3. times an incremental refresh of one reporter-period (a revised file) in the built warehouse;
+4. prints a table and writes ``bench/results/bench_<rows>.json``.
+
+A contender whose resident set passes ``--max-gb`` is stopped and reported as such (the machine is
+shared): the table then says "> N GB" rather than a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench import generate
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+
+
+@dataclass
+class Measure:
+    """One contender's run: wall seconds, rows, rows/s, peak RSS (MB, sampled, incl. children)."""
+
+    name: str
+    seconds: float
+    rows: int
+    peak_rss_mb: float
+    rows_per_s: float = 0.0
+    ok: bool = True
+    note: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def measure(name: str, step: str, max_gb: float, **args: Any) -> Measure:
+    """Run ``bench.steps <step>`` in a new process; wall time, sampled peak RSS of its process tree."""
+    cmd = [sys.executable, "-m", "bench.steps", step, json.dumps(args)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ps = psutil.Process(proc.pid)
+    peak, killed = 0, False
+    while proc.poll() is None:
+        try:
+            peak = max(peak, _tree_rss(ps))
+        except psutil.NoSuchProcess:
+            break
+        if peak > max_gb * 1024**3:
+            for child in ps.children(recursive=True):
+                child.kill()
+            proc.kill()
+            killed = True
+            break
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - t0
+    if killed:
+        return Measure(name, seconds, 0, peak / 2**20, ok=False, note=f"stopped: RSS > {max_gb:g} GB")
+    if proc.returncode != 0:
+        return Measure(name, seconds, 0, peak / 2**20, ok=False, note=f"failed: {err.strip()[-300:]}")
+    detail = json.loads(out.strip().splitlines()[-1])
+    peak_mb = max(peak / 2**20, detail.get("maxrss_mb", 0.0))
+    rows = int(detail.get("rows", 0))
+    ok = detail.get("dbt_ok", True)
+    note = "" if ok else "dbt build had failures: " + " | ".join(detail.get("dbt_errors", []))[-400:]
+    return Measure(
+        name, seconds, rows, peak_mb, rows / seconds if seconds else 0.0, ok=ok, note=note, detail=detail
+    )
+
+
+def machine() -> dict[str, Any]:
+    """nproc, memory, CPU model and load of this machine."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+        "cpu_model": model,
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+    }
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _setup_home(home: Path) -> str:
+    """The bench warehouse's other sources (Korea, Japan, FX, the Comtrade sample …): the main job on the
+    offline sample, so that ``dbt build`` of every mart has all its inputs. Returns "ok" or the failure."""
+    env = os.environ | {"SEMITRADE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("semitrade")), "run"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return (
+        "ok" if proc.returncode == 0 else f"FAILED ({proc.returncode}): {(proc.stdout + proc.stderr)[-300:]}"
+    )
+
+
+def _json_files(work: Path) -> tuple[Path, list[str]]:
+    """Land the offline sample's JSON responses (API-sized) in their own home; their paths."""
+    from ingest.comtrade.sample import land_sample
+    from ingest.config import Paths
+
+    home = work / "home-json"
+    shutil.rmtree(home, ignore_errors=True)
+    landed = land_sample(Paths(home))
+    return home, [str(Paths(home).landing / e.path) for e, _ in landed]
+
+
+def run(
+    rows: int, work: Path, *, rows_per_file: int, max_gb: float, keep: bool, pandas: bool
+) -> dict[str, Any]:
+    """Run every contender on the same files; the result document (also written to bench/results)."""
+    started = datetime.now(UTC)
+    info = machine()
+    print(
+        f"machine: {info['nproc']} cores, {info['memory_gb']} GB, {info['cpu_model']}; "
+        f"load {info['load_avg_at_start']}",
+        flush=True,
+    )
+    data = work / f"data-{rows}"
+    t0 = time.perf_counter()
+    files = [str(p) for p in generate.generate(data, rows, rows_per_file=rows_per_file)]
+    gzip_mb = sum(Path(f).stat().st_size for f in files) / 1e6
+    print(
+        f"data: {len(files)} SYNTHETIC bulk files, {rows:,} rows, {gzip_mb:.0f} MB gzip "
+        f"(ready in {time.perf_counter() - t0:.1f} s)",
+        flush=True,
+    )
+    out = work / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    home = work / f"home-{rows}"
+    shutil.rmtree(home, ignore_errors=True)
+    t0 = time.perf_counter()
+    setup = _setup_home(home)
+    print(
+        f"setup: `semitrade run` (offline sample, every source) in {home}: {setup} "
+        f"({time.perf_counter() - t0:.0f} s, not timed)",
+        flush=True,
+    )
+
+    results: list[Measure] = []
+
+    def add(m: Measure) -> Measure:
+        results.append(m)
+        state = (
+            f"{m.seconds:8.1f} s  {m.rows_per_s:>12,.0f} rows/s  {m.peak_rss_mb:8.0f} MB"
+            if m.rows or m.ok
+            else ""
+        )
+        print(f"  {m.name:<38} {state}  {m.note}", flush=True)
+        return m
+
+    print(f"  {'contender':<38} {'wall':>8}    {'throughput':>12}         {'peak RSS':>8}")
+    one = add(
+        measure(
+            "ours: bulk → lake, 1 process",
+            "ours_ingest",
+            max_gb,
+            files=files,
+            home=str(work / f"home-{rows}-1proc"),
+        )
+    )
+    shutil.rmtree(work / f"home-{rows}-1proc", ignore_errors=True)
+    ingest = add(
+        measure("ours: bulk → lake, 2 processes", "ours_ingest", max_gb, files=files, home=str(home), jobs=2)
+    )
+    dbt = add(measure("ours: dbt build (all models+tests)", "dbt_build", max_gb, home=str(home)))
+    total = Measure(
+        "ours: bulk → lake → marts",
+        ingest.seconds + dbt.seconds,
+        ingest.rows,
+        max(ingest.peak_rss_mb, dbt.peak_rss_mb),
+        ingest.rows / (ingest.seconds + dbt.seconds),
+        ok=ingest.ok and dbt.ok,
+    )
+    add(total)
+    pol = add(
+        measure(
+            "limit: polars scan_csv→sink_parquet",
+            "polars_limit",
+            max_gb,
+            files=files,
+            out=str(out / "polars.parquet"),
+        )
+    )
+    duck = add(
+        measure(
+            "limit: duckdb read_csv→parquet",
+            "duckdb_limit",
+            max_gb,
+            files=files,
+            out=str(out / "duckdb.parquet"),
+        )
+    )
+    pan = (
+        add(
+            measure(
+                "baseline: pandas read_csv+concat",
+                "pandas_bulk",
+                max_gb,
+                files=files,
+                out=str(out / "pandas.parquet"),
+            )
+        )
+        if pandas
+        else None
+    )
+    json_home, json_files = _json_files(work)
+    ours_j = add(measure("ours: JSON responses → lake", "ours_json", max_gb, home=str(json_home)))
+    pan_j = add(
+        measure(
+            "baseline: pandas json_normalize",
+            "pandas_json",
+            max_gb,
+            files=json_files,
+            out=str(out / "pandas_json.parquet"),
+        )
+    )
+
+    spec = generate.plan(rows, rows_per_file)[0]
+    revised = generate.revised(spec, out, revision=1)
+    ref = add(
+        measure("ours: refresh one reporter-period", "refresh", max_gb, file=str(revised), home=str(home))
+    )
+
+    limits = [m for m in (pol, duck) if m.ok]
+    limit = min(limits, key=lambda m: m.seconds) if limits else None
+    ratios: dict[str, Any] = {}
+    if limit and ingest.ok:
+        ratios["ingest_vs_limit_throughput"] = round(ingest.rows_per_s / limit.rows_per_s, 3)
+        ratios["ingest_1proc_vs_limit_throughput"] = round(one.rows_per_s / limit.rows_per_s, 3)
+        ratios["ingest_vs_limit_peak_rss"] = round(ingest.peak_rss_mb / limit.peak_rss_mb, 3)
+        ratios["limit"] = limit.name
+    if pan and ingest.ok:
+        ratios["ingest_vs_pandas_time"] = (
+            round(ingest.seconds / pan.seconds, 3) if pan.ok else f"pandas {pan.note}"
+        )
+        ratios["ingest_vs_pandas_peak_rss"] = round(ingest.peak_rss_mb / pan.peak_rss_mb, 3)
+    if ours_j.ok and pan_j.ok:
+        ratios["json_vs_pandas_time"] = round(ours_j.seconds / pan_j.seconds, 3)
+    print("\nratios (ours / other; throughput ≥ 1 and time, memory ≤ 1 are better for us):")
+    for k, v in ratios.items():
+        print(f"  {k:<32} {v}")
+    if ref.rows:
+        print(
+            f"refresh of one reporter-period ({spec.rows:,} rows) in a {rows:,}-row warehouse: "
+            f"{ref.seconds:.1f} s (lake {ref.detail['lake_seconds']} s, dbt build {ref.detail['dbt_seconds']} s)"
+        )
+
+    doc = {
+        "label": generate.LABEL,
+        "date": started.isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "command": " ".join([Path(sys.executable).name, "-m", "bench.run", *sys.argv[1:]]),
+        "machine": info | {"load_avg_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "setup": setup,
+        "data": {
+            "rows": rows,
+            "files": len(files),
+            "rows_per_file": rows_per_file,
+            "gzip_mb": round(gzip_mb, 1),
+            "json_files": len(json_files),
+        },
+        "results": [
+            asdict(m)
+            | {
+                "seconds": round(m.seconds, 3),
+                "rows_per_s": round(m.rows_per_s),
+                "peak_rss_mb": round(m.peak_rss_mb, 1),
+            }
+            for m in results
+        ],
+        "ratios": ratios,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"bench_{rows}.json"
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    print(f"\nwritten {path.relative_to(REPO)}")
+    if not keep:
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(json_home, ignore_errors=True)
+    return doc
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        description="semitrade benchmark (SYNTHETIC data): ours vs engine limits vs pandas"
+    )
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--rows-per-file", type=int, default=generate.ROWS_PER_FILE)
+    ap.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(os.environ.get("SEMITRADE_BENCH_DIR", "/tmp/semitrade-bench")),
+        help="work directory for generated files, lakes and warehouses (default /tmp/semitrade-bench)",
+    )
+    ap.add_argument("--max-gb", type=float, default=8.0, help="stop a contender whose RSS passes this (GB)")
+    ap.add_argument(
+        "--keep", action="store_true", help="keep lakes, warehouses and outputs (generated files are kept)"
+    )
+    ap.add_argument("--no-pandas", action="store_true", help="skip the pandas bulk baseline")
+    args = ap.parse_args(argv)
+    run(
+        args.rows,
+        args.dir,
+        rows_per_file=args.rows_per_file,
+        max_gb=args.max_gb,
+        keep=args.keep,
+        pandas=not args.no_pandas,
+    )
+
+
+if __name__ == "__main__":
+    main()

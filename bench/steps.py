@@ -1,0 +1,213 @@
+"""The measured steps of the benchmark, each run in its own process by ``bench.run``.
+
+``python -m bench.steps <step> <json-args>`` runs one step and prints one JSON line with its row
+counts (and the process's own peak RSS from getrusage, a cross-check of the sampled value).
+Data are the SYNTHETIC files of ``bench.generate``: not published statistics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+DBT_PROJECT = REPO / "dbt_project"
+
+
+def _partition(name: str) -> tuple[str, int, int]:
+    """(partition, reporter, year) from a generated file name COMTRADE-FINAL-CA<rrr><yyyy><Hn>[...]."""
+    stem = name.removeprefix("COMTRADE-FINAL-CA")
+    reporter, year = int(stem[:3]), int(stem[3:7])
+    return f"freq=A/year={year}/reporter={reporter}", reporter, year
+
+
+def _ingest_one(file: str, home: str) -> tuple[int, int, int]:
+    """Land one generated bulk file (hash + move, bounded memory) and ``parse_bulk`` it."""
+    from ingest.comtrade.fetch import parse_bulk
+    from ingest.config import Paths
+    from ingest.landing import land_file
+
+    paths = Paths(Path(home))
+    f = Path(file)
+    src = paths.home / "_incoming" / f.name
+    src.parent.mkdir(parents=True, exist_ok=True)
+    src.unlink(missing_ok=True)
+    os.link(f, src)  # the generated file stays in place for the other contenders
+    partition, reporter, year = _partition(f.name)
+    entry, _new = land_file(
+        paths,
+        src,
+        source="comtrade",
+        dataset="bulk",
+        partition=partition,
+        stem=f"bulk_{year}_{f.name[24:26]}",
+        origin="sample",
+        params={"endpoint": f"/bulk/v1/file/{reporter}/{f.name}", "period": str(year)},
+    )
+    r = parse_bulk(paths, entry)
+    return r.rows_in, r.rows_kept, r.rows_quarantined
+
+
+def ours_ingest(files: list[str], home: str, jobs: int = 1) -> dict[str, Any]:
+    """Our path, bulk files → lake: land each file and parse it (parse, type, validate, quarantine),
+    one file after the other (``jobs`` = 1) or in ``jobs`` worker processes, a file each."""
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            counts = list(pool.map(_ingest_one, files, [home] * len(files)))
+    else:
+        counts = [_ingest_one(f, home) for f in files]
+    rows_in, kept, quarantined = (sum(c[i] for c in counts) for i in range(3))
+    return {"rows": rows_in, "rows_kept": kept, "rows_quarantined": quarantined, "jobs": jobs}
+
+
+def dbt_build(home: str, select: str | None = None) -> dict[str, Any]:
+    """``dbt build`` (seeds, models, tests) of the project over the lake in ``home``; fct row count."""
+    import duckdb
+
+    env = os.environ | {"SEMITRADE_HOME": home, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    (Path(home) / "warehouse").mkdir(parents=True, exist_ok=True)
+    cmd = [
+        str(Path(sys.executable).with_name("dbt")),
+        "build",
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        f"{home}/dbt_target",
+        "--log-path",
+        f"{home}/dbt_logs",
+        "--quiet",
+    ]
+    if select:
+        cmd += ["--select", select]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    result: dict[str, Any] = {"dbt_ok": proc.returncode == 0}
+    if proc.returncode != 0:  # measured anyway: the note says which nodes failed
+        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "Error" in ln or "FAIL" in ln]
+        result["dbt_errors"] = lines[-6:]
+    con = duckdb.connect(f"{home}/warehouse/build.duckdb", read_only=True)
+    try:
+        fct = con.execute("select count(*) from fct_trade_flows").fetchone()[0]
+        models = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'main'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    return result | {"rows": fct, "fct_rows": fct, "main_tables": models}
+
+
+def refresh(file: str, home: str) -> dict[str, Any]:
+    """Incremental refresh of one reporter-period: land + parse its revised file, then ``dbt build``."""
+    import time
+
+    t0 = time.perf_counter()
+    lake = ours_ingest([file], home)
+    t1 = time.perf_counter()
+    wh = dbt_build(home)
+    t2 = time.perf_counter()
+    return {
+        "rows": lake["rows"],
+        "lake_seconds": round(t1 - t0, 3),
+        "dbt_seconds": round(t2 - t1, 3),
+        "fct_rows": wh["fct_rows"],
+        "dbt_ok": wh["dbt_ok"],
+        "dbt_errors": wh.get("dbt_errors", []),
+    }
+
+
+def polars_limit(files: list[str], out: str) -> dict[str, Any]:
+    """Engine limit: Polars streaming ``scan_csv(...).sink_parquet(...)``, every column a string, no checks."""
+    import polars as pl
+
+    pl.scan_csv(files, separator="\t", infer_schema=False, quote_char=None).sink_parquet(
+        out, compression="zstd"
+    )
+    return {"rows": pl.scan_parquet(out).select(pl.len()).collect().item()}
+
+
+def duckdb_limit(files: list[str], out: str) -> dict[str, Any]:
+    """Engine limit: DuckDB ``read_csv`` → ``COPY ... TO parquet``, every column a string, no checks."""
+    import duckdb
+
+    con = duckdb.connect()
+    target = out.replace("'", "''")  # a path we chose; COPY takes no parameter for it
+    sql = (
+        "copy (select * from read_csv($files, delim = '\t', header = true, quote = '', all_varchar = true)) "  # noqa: S608
+        f"to '{target}' (format parquet, compression zstd)"
+    )
+    con.execute(sql, {"files": files})
+    return {"rows": con.execute("select count(*) from read_parquet($p)", {"p": out}).fetchone()[0]}
+
+
+def pandas_bulk(files: list[str], out: str) -> dict[str, Any]:
+    """User baseline: pandas ``read_csv`` of each bulk file, ``concat``, ``to_parquet``."""
+    import pandas as pd
+
+    df = pd.concat(
+        [pd.read_csv(f, sep="\t", compression="gzip", low_memory=False) for f in files], ignore_index=True
+    )
+    df.to_parquet(out)
+    return {"rows": len(df)}
+
+
+def pandas_json(files: list[str], out: str) -> dict[str, Any]:
+    """User baseline for API-sized JSON responses: ``pd.json_normalize`` of each response's data."""
+    import pandas as pd
+
+    frames = []
+    for f in files:
+        with open(f, encoding="utf-8") as fh:
+            frames.append(pd.json_normalize(json.load(fh)["data"]))
+    df = pd.concat(frames, ignore_index=True)
+    df.to_parquet(out)
+    return {"rows": len(df)}
+
+
+def ours_json(home: str) -> dict[str, Any]:
+    """Our path for JSON responses: ``parse_landed`` (validate, type, quarantine) of every landed response."""
+    from ingest.comtrade.parse import parse_landed
+    from ingest.config import Paths
+    from ingest.landing import read_manifest
+
+    paths = Paths(Path(home))
+    rows = kept = 0
+    for entry in read_manifest(paths, source="comtrade", dataset="records"):
+        r = parse_landed(paths, entry, force=True)
+        rows += r.rows_in
+        kept += r.rows_kept
+    return {"rows": rows, "rows_kept": kept}
+
+
+STEPS = {
+    f.__name__: f
+    for f in (
+        ours_ingest,
+        dbt_build,
+        refresh,
+        polars_limit,
+        duckdb_limit,
+        pandas_bulk,
+        pandas_json,
+        ours_json,
+    )
+}
+
+
+def main() -> None:
+    step, args = sys.argv[1], json.loads(sys.argv[2])
+    result = STEPS[step](**args)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps(result | {"maxrss_mb": round(max(own, kids) / 1024, 1)}))
+
+
+if __name__ == "__main__":
+    main()
