@@ -30,3 +30,11 @@ lint: $(STAMP)
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs
+
+# Benchmark (SYNTHETIC Comtrade bulk files): ours vs the engine limits vs pandas, see bench/README.md.
+.PHONY: bench bench-large
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --rows 1000000
+
+bench-large: $(STAMP)
+	$(BIN)/python -m bench.run --rows 10000000

@@ -40,7 +40,7 @@ from ingest.comtrade.schema import (
     RECORD_FIELDS,
 )
 from ingest.config import Paths
-from ingest.landing import LandedFile, land
+from ingest.landing import LandedFile, land, land_file
 
 log = logging.getLogger(__name__)
 
@@ -372,19 +372,18 @@ def _fetch_one_bulk(paths: Paths, client: ComtradeClient, bulk: BulkFile, freq: 
     download = paths.landing / SOURCE / "_downloads" / f"{bulk.reporter_code}_{bulk.file_hash}.tsv.gz"
     client.download_bulk(bulk, download)
     year = int(str(bulk.period)[:4] or str(bulk.ref_period_id)[:4])
-    # land() takes bytes: the compressed file is read once (the decompressed rows are streamed).
-    entry, _new = land(
+    # land_file() hashes the download in chunks and moves it into landing/: never read whole.
+    entry, _new = land_file(
         paths,
+        download,
         source=SOURCE,
         dataset=BULK_DATASET,
         partition=partition_for(freq, year, bulk.reporter_code),
         stem=f"bulk_{bulk.period}_{bulk.classification_code or 'HS'}",
-        content=download.read_bytes(),
         params={"endpoint": f"/bulk/v1/file/{bulk.reporter_code}/{bulk.file_hash}",
                 "publicationDate": bulk.publication_date, "period": bulk.period},
         suffix=".tsv.gz",
     )
-    download.unlink(missing_ok=True)
     return parse_bulk(paths, entry), entry
 
 
