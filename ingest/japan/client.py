@@ -57,9 +57,13 @@ def decode_csv(content: bytes) -> tuple[str, str]:
     whose first line is not the expected header (e.g. decoded with the wrong code page).
     """
     if looks_like_html(content):
-        raise JapanFormatError("an HTML page came back where the trade CSV was expected (portal or error page)")
+        raise JapanFormatError(
+            "an HTML page came back where the trade CSV was expected (portal or error page)"
+        )
     if content.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in content[:4096]:
-        raise JapanFormatError("the file is UTF-16 (NUL bytes): expected UTF-8 or Shift_JIS CSV; download the CSV again")
+        raise JapanFormatError(
+            "the file is UTF-16 (NUL bytes): expected UTF-8 or Shift_JIS CSV; download the CSV again"
+        )
     if content.startswith(b"\xef\xbb\xbf"):
         text, encoding = content[3:].decode("utf-8", "strict"), "utf-8-sig"
     else:
@@ -131,7 +135,9 @@ class JapanClient:
     def url_for(self, year: int, direction: Direction, stat_inf_id: str | None) -> tuple[str, dict[str, str]]:
         if stat_inf_id:
             if not re.match(r"^\d{6,12}$", stat_inf_id):
-                raise JapanError(f"statInfId {stat_inf_id!r} must be the numeric id e-Stat lists for the table")
+                raise JapanError(
+                    f"statInfId {stat_inf_id!r} must be the numeric id e-Stat lists for the table"
+                )
             return f"{self.base_url}/stat-search/file-download", {"statInfId": stat_inf_id, "fileKind": "1"}
         return f"{self.base_url}/files/hs9_country/{year}/{direction[:3]}.csv", {}
 
@@ -146,9 +152,13 @@ class JapanClient:
 
         def check(resp: requests.Response, content: bytes) -> str:
             if resp.status_code == 404:
-                raise JapanNotFoundError(f"{year} {d}: HTTP 404, the file is not published (yet) at this address")
+                raise JapanNotFoundError(
+                    f"{year} {d}: HTTP 404, the file is not published (yet) at this address"
+                )
             if resp.status_code != 200:
-                raise JapanError(f"{year} {d}: HTTP {resp.status_code}: {short(content.decode('utf-8', 'replace'))}")
+                raise JapanError(
+                    f"{year} {d}: HTTP {resp.status_code}: {short(content.decode('utf-8', 'replace'))}"
+                )
             if looks_like_html(content):
                 raise TransientError("an HTML page came back where the trade CSV was expected")
             _, encoding = decode_csv(content)

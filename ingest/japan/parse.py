@@ -131,7 +131,12 @@ def read_rows(content: bytes, source_file: str) -> tuple[list[dict[str, str]], s
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
-            rows.append({"__error__": f"{len(values)} fields, the header has {len(header)}", "__raw__": ",".join(values)})
+            rows.append(
+                {
+                    "__error__": f"{len(values)} fields, the header has {len(header)}",
+                    "__raw__": ",".join(values),
+                }
+            )
             continue
         row = dict(zip(header, values, strict=True))
         row["HS"] = row["HS"].strip().strip("'\"")
@@ -194,8 +199,17 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
     if out.exists() and not force:
         kept = pl.scan_parquet(out).select(pl.col("source_row").n_unique()).collect().item()
         quarantined = pl.scan_parquet(qpath).select(pl.len()).collect().item() if qpath.exists() else 0
-        return ParseResult(entry.path, kept + quarantined, kept, quarantined, 0, out,
-                           qpath if qpath.exists() else None, None, True)
+        return ParseResult(
+            entry.path,
+            kept + quarantined,
+            kept,
+            quarantined,
+            0,
+            out,
+            qpath if qpath.exists() else None,
+            None,
+            True,
+        )
     content = entry.absolute(paths).read_bytes()
     encoding = None
     good: list[tuple[int, dict[str, str]]] = []
@@ -212,25 +226,46 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
                     reason = f"duplicate of row {seen[key]} (HS {key[1]}, Country {key[2]})"
                 else:
                     seen[key] = pos
-            (good.append((pos, row)) if reason is None else bad.append((pos, reason, row.get("__raw__", row))))
+            (
+                good.append((pos, row))
+                if reason is None
+                else bad.append((pos, reason, row.get("__raw__", row)))
+            )
     except JapanResponseError as exc:
         rows_in, bad = 1, [(-1, str(exc), content[:2000].decode("utf-8", "replace"))]
     kept = _long(good, entry)
     quarantined = pl.DataFrame(
         [
-            {"source": entry.source, "dataset": entry.dataset, "source_file": entry.path, "source_row": pos,
-             "reason": reason, "raw": raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False),
-             "origin": entry.origin, "vintage": entry.sha256}
+            {
+                "source": entry.source,
+                "dataset": entry.dataset,
+                "source_file": entry.path,
+                "source_row": pos,
+                "reason": reason,
+                "raw": raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False),
+                "origin": entry.origin,
+                "vintage": entry.sha256,
+            }
             for pos, reason, raw in bad
         ],
         schema=QUARANTINE_SCHEMA,
     )
     if len(good) + quarantined.height != rows_in:
-        raise AssertionError(f"{entry.path}: rows in {rows_in} != kept {len(good)} + quarantined {quarantined.height}")
+        raise AssertionError(
+            f"{entry.path}: rows in {rows_in} != kept {len(good)} + quarantined {quarantined.height}"
+        )
     if quarantined.height:
         _write(quarantined, qpath)
     elif qpath.exists():
         qpath.unlink()
     _write(kept, out)
-    return ParseResult(entry.path, rows_in, len(good), quarantined.height, kept.height, out,
-                       qpath if quarantined.height else None, encoding)
+    return ParseResult(
+        entry.path,
+        rows_in,
+        len(good),
+        quarantined.height,
+        kept.height,
+        out,
+        qpath if quarantined.height else None,
+        encoding,
+    )

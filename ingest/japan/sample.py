@@ -28,9 +28,17 @@ from ingest.landing import LandedFile, land
 
 JAPAN = 392
 SEED = comtrade_sample.SEED
-HEADER = ["Exp or Imp", "Year", "HS", "Country", "Unit1", "Unit2", "Quantity1-Year", "Quantity2-Year", "Value-Year"] + [
-    f"{k}-{m}" for m in MONTHS for k in ("Quantity1", "Quantity2", "Value")
-]
+HEADER = [
+    "Exp or Imp",
+    "Year",
+    "HS",
+    "Country",
+    "Unit1",
+    "Unit2",
+    "Quantity1-Year",
+    "Quantity2-Year",
+    "Value-Year",
+] + [f"{k}-{m}" for m in MONTHS for k in ("Quantity1", "Quantity2", "Value")]
 
 
 @cache
@@ -111,8 +119,11 @@ class JapanSampleGenerator:
         return ("\r\n".join(lines) + "\r\n").encode("cp932")
 
 
-def land_sample(paths: Paths, years: tuple[int, ...] | None = None,
-                generator: comtrade_sample.SampleGenerator | None = None) -> list[tuple[LandedFile, bool]]:
+def land_sample(
+    paths: Paths,
+    years: tuple[int, ...] | None = None,
+    generator: comtrade_sample.SampleGenerator | None = None,
+) -> list[tuple[LandedFile, bool]]:
     """Land the Japan sample (origin 'sample'): both directions per year; the last year twice
     (preliminary, then confirmed, with release dates as fetched_at)."""
     gen = JapanSampleGenerator(generator)
@@ -121,12 +132,30 @@ def land_sample(paths: Paths, years: tuple[int, ...] | None = None,
     for year in years:
         releases = ("preliminary", "confirmed") if year == max(years) else ("confirmed",)
         for release in releases:
-            fetched = datetime(year + 1, 1 if release == "preliminary" else 3, 31 if release == "preliminary" else 15, tzinfo=UTC)
+            fetched = datetime(
+                year + 1,
+                1 if release == "preliminary" else 3,
+                31 if release == "preliminary" else 15,
+                tzinfo=UTC,
+            )
             for direction in ("export", "import"):
-                landed.append(land(
-                    paths, source=SOURCE, dataset=DATASET, partition=f"year={year}/direction={direction}",
-                    stem=f"hs9_country_{year}_{direction}_{release}", content=gen.csv(year, direction, release),
-                    params={"year": str(year), "direction": direction, "release": release, "statistics_code": "00350300"},
-                    origin="sample", suffix=".csv", fetched_at=fetched,
-                ))
+                landed.append(
+                    land(
+                        paths,
+                        source=SOURCE,
+                        dataset=DATASET,
+                        partition=f"year={year}/direction={direction}",
+                        stem=f"hs9_country_{year}_{direction}_{release}",
+                        content=gen.csv(year, direction, release),
+                        params={
+                            "year": str(year),
+                            "direction": direction,
+                            "release": release,
+                            "statistics_code": "00350300",
+                        },
+                        origin="sample",
+                        suffix=".csv",
+                        fetched_at=fetched,
+                    )
+                )
     return landed

@@ -29,10 +29,16 @@ _YYYYMM = re.compile(r"^(\d{4})(0[1-9]|1[0-2])$")
 _HS = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{10})$")
 _ISO2 = re.compile(r"^[A-Z]{2}$")
 # Gateway (data.go.kr) errors come as plain text or as an OpenAPI_ServiceResponse envelope.
-_GATEWAY_AUTH = ("SERVICE_KEY_IS_NOT_REGISTERED_ERROR", "SERVICE_ACCESS_DENIED_ERROR", "UNREGISTERED_IP_ERROR",
-                 "DEADLINE_HAS_EXPIRED_ERROR")
-_GATEWAY_QUOTA = ("LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR",
-                  "LIMITED_NUMBER_OF_SERVICE_REQUESTS_PER_SECOND_EXCEEDS_ERROR")
+_GATEWAY_AUTH = (
+    "SERVICE_KEY_IS_NOT_REGISTERED_ERROR",
+    "SERVICE_ACCESS_DENIED_ERROR",
+    "UNREGISTERED_IP_ERROR",
+    "DEADLINE_HAS_EXPIRED_ERROR",
+)
+_GATEWAY_QUOTA = (
+    "LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR",
+    "LIMITED_NUMBER_OF_SERVICE_REQUESTS_PER_SECOND_EXCEEDS_ERROR",
+)
 
 
 class KcsError(RuntimeError):
@@ -100,7 +106,9 @@ def validate_query(q: KcsQuery) -> None:
             "12 months in one year); split it with plan_periods()"
         )
     if not q.hs and not q.country:
-        raise KcsRequestError("give an HS code (hsSgn) and/or a country (cntyCd): the API refuses neither (resultCode 99)")
+        raise KcsRequestError(
+            "give an HS code (hsSgn) and/or a country (cntyCd): the API refuses neither (resultCode 99)"
+        )
     if q.hs and not _HS.match(q.hs):
         raise KcsRequestError(f"HS code {q.hs!r} must have 2, 4, 6 or 10 digits")
     if q.country and not _ISO2.match(q.country):
@@ -160,13 +168,17 @@ def check_xml(content: bytes) -> int:
             )
     for marker in _GATEWAY_QUOTA:
         if marker in text:
-            raise KcsQuotaError(f"the data.go.kr gateway says the request quota is spent ({marker}); try again tomorrow")
+            raise KcsQuotaError(
+                f"the data.go.kr gateway says the request quota is spent ({marker}); try again tomorrow"
+            )
     if looks_like_html(content):
         raise TransientError(f"an HTML page came back where XML data was expected: {short(text, 120)!r}")
     try:
         root = ET.fromstring(content)
     except ET.ParseError as exc:
-        raise TransientError(f"body is not well-formed XML ({exc}); starts with {short(text, 80)!r}") from None
+        raise TransientError(
+            f"body is not well-formed XML ({exc}); starts with {short(text, 80)!r}"
+        ) from None
     if root.tag != "response":
         raise TransientError(f"XML root is <{root.tag}>, not <response>: not a Korea Customs answer")
     code = (root.findtext("header/resultCode") or "").strip()
@@ -176,15 +188,21 @@ def check_xml(content: bytes) -> int:
     if code == "22":
         raise KcsQuotaError(f"resultCode 22 ({msg}): the daily request quota of the key is spent")
     if code == "99":
-        raise KcsRequestError(f"resultCode 99 ({msg}): a required parameter is missing or invalid (hsSgn or cntyCd, strtYymm, endYymm)")
+        raise KcsRequestError(
+            f"resultCode 99 ({msg}): a required parameter is missing or invalid (hsSgn or cntyCd, strtYymm, endYymm)"
+        )
     if code not in ("00", "0", "000", "03"):
         raise KcsRequestError(f"resultCode {code or '(none)'} ({msg}): the service refused the request")
     items = root.findall("body/items/item")
     if items and (items[0].findtext("year") or "").strip() != TOTAL_LABEL:
-        raise TransientError(f"first item is not the {TOTAL_LABEL} total row: body looks truncated or reordered")
+        raise TransientError(
+            f"first item is not the {TOTAL_LABEL} total row: body looks truncated or reordered"
+        )
     total_count = root.findtext("body/totalCount")
     if total_count and total_count.strip().isdigit() and int(total_count) != len(items):
-        raise TransientError(f"totalCount={total_count.strip()} but the body holds {len(items)} items (truncated?)")
+        raise TransientError(
+            f"totalCount={total_count.strip()} but the body holds {len(items)} items (truncated?)"
+        )
     return len(items)
 
 
@@ -219,7 +237,9 @@ class KcsClient:
         """Trade by HS item and country for ``query``. Grain of an item: month × country × HSK10;
         values in US dollars (exports FOB, imports CIF), weights in kg; item 0 is the total row."""
         if not self._key:
-            raise KcsAuthError("DATA_GO_KR_KEY is not set: get a key for the Korea Customs nitemtrade service at data.go.kr")
+            raise KcsAuthError(
+                "DATA_GO_KR_KEY is not set: get a key for the Korea Customs nitemtrade service at data.go.kr"
+            )
         params = {"serviceKey": self._key, **query.params()}
         label = f"KCS {ENDPOINT} {query.params()}"
 
@@ -227,15 +247,21 @@ class KcsClient:
             if resp.status_code in (401, 403):
                 if any(m in content.decode("utf-8", "replace") for m in (*_GATEWAY_QUOTA, *_GATEWAY_AUTH)):
                     return check_xml(content)
-                raise KcsAuthError(f"HTTP {resp.status_code}: the gateway refused the service key; check DATA_GO_KR_KEY")
+                raise KcsAuthError(
+                    f"HTTP {resp.status_code}: the gateway refused the service key; check DATA_GO_KR_KEY"
+                )
             if resp.status_code != 200:
-                raise KcsRequestError(f"HTTP {resp.status_code}: {short(self.http.mask(content.decode('utf-8', 'replace')))}")
+                raise KcsRequestError(
+                    f"HTTP {resp.status_code}: {short(self.http.mask(content.decode('utf-8', 'replace')))}"
+                )
             return check_xml(content)
 
         try:
             result, items = self.http.get(self.base_url + ENDPOINT, params, check=check, label=label)
         except RetriesExhaustedError as exc:
-            raise KcsUnavailableError(f"{exc}; the service may be overloaded or rate limiting (429): try again later") from None
+            raise KcsUnavailableError(
+                f"{exc}; the service may be overloaded or rate limiting (429): try again later"
+            ) from None
         except requests.RequestException as exc:  # pragma: no cover - defensive, masked
             raise KcsUnavailableError(self.http.mask(str(exc))) from None
         return KcsResponse(query, result.status, result.content, items, result.attempts)

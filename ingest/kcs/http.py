@@ -145,10 +145,17 @@ class PoliteHttp:
                     value = check(resp, content)
                 finally:
                     resp.close()
-                result = HttpResult(self.mask(resp.url), resp.status_code, dict(resp.headers), content, attempt)
+                result = HttpResult(
+                    self.mask(resp.url), resp.status_code, dict(resp.headers), content, attempt
+                )
                 return result, value
-            except (TransientError, requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            except (
+                TransientError,
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
                 reason = self.mask(str(exc))
                 hinted = exc.retry_after if isinstance(exc, TransientError) else None
                 delay = self.retry.backoff(attempt, self._rng)
@@ -160,7 +167,9 @@ class PoliteHttp:
                         f"{short(reason)}",
                         reason,
                     ) from None
-                log.warning("%s: attempt %d failed (%s); retrying in %.2fs", label, attempt, short(reason), delay)
+                log.warning(
+                    "%s: attempt %d failed (%s); retrying in %.2fs", label, attempt, short(reason), delay
+                )
                 self._sleep(delay)
                 self.waited += delay
                 waited += delay

@@ -96,12 +96,18 @@ def load_items(content: bytes, source_file: str) -> tuple[dict[str, str], list[d
         raise KcsResponseError(f"{source_file}: not XML ({exc}); starts with {head!r}") from None
     code = (root.findtext("header/resultCode") or "").strip()
     if root.tag != "response" or code not in ("00", "0", "000", "03"):
-        raise KcsResponseError(f"{source_file}: not a successful Korea Customs response (root <{root.tag}>, resultCode {code!r})")
-    items = [{child.tag: (child.text or "").strip() for child in item} for item in root.findall("body/items/item")]
+        raise KcsResponseError(
+            f"{source_file}: not a successful Korea Customs response (root <{root.tag}>, resultCode {code!r})"
+        )
+    items = [
+        {child.tag: (child.text or "").strip() for child in item} for item in root.findall("body/items/item")
+    ]
     if not items:
         return {}, []
     if items[0].get("year") != TOTAL_LABEL:
-        raise KcsResponseError(f"{source_file}: the first item is not the {TOTAL_LABEL} total row; cannot check the control total")
+        raise KcsResponseError(
+            f"{source_file}: the first item is not the {TOTAL_LABEL} total row; cannot check the control total"
+        )
     return items[0], items[1:]
 
 
@@ -225,7 +231,9 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
     if out.exists() and not force:
         kept = pl.scan_parquet(out).select(pl.len()).collect().item()
         quarantined = pl.scan_parquet(qpath).select(pl.len()).collect().item() if qpath.exists() else 0
-        return ParseResult(entry.path, kept + quarantined, kept, quarantined, out, qpath if qpath.exists() else None, True)
+        return ParseResult(
+            entry.path, kept + quarantined, kept, quarantined, out, qpath if qpath.exists() else None, True
+        )
     content = entry.absolute(paths).read_bytes()
     control_ok = True
     try:
@@ -242,7 +250,9 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
                 if reason is None:
                     key = (item["year"], item["statCd"], item["hsCd"])
                     if key in seen:
-                        reason = f"duplicate of item {seen[key]} (year={key[0]}, statCd={key[1]}, hsCd={key[2]})"
+                        reason = (
+                            f"duplicate of item {seen[key]} (year={key[0]}, statCd={key[1]}, hsCd={key[2]})"
+                        )
                     else:
                         seen[key] = pos
                 (good.append((pos, item)) if reason is None else bad.append((pos, reason, item)))
@@ -251,11 +261,20 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
         good, bad, rows_in = [], [(-1, str(exc), content.decode("utf-8", "replace"))], 1
     kept, quarantined = _frame(good, entry), _quarantine(bad, entry)
     if kept.height + quarantined.height != rows_in:
-        raise AssertionError(f"{entry.path}: rows in {rows_in} != kept {kept.height} + quarantined {quarantined.height}")
+        raise AssertionError(
+            f"{entry.path}: rows in {rows_in} != kept {kept.height} + quarantined {quarantined.height}"
+        )
     if quarantined.height:
         _write(quarantined, qpath)
     elif qpath.exists():
         qpath.unlink()
     _write(kept, out)
-    return ParseResult(entry.path, rows_in, kept.height, quarantined.height, out,
-                       qpath if quarantined.height else None, control_ok=control_ok)
+    return ParseResult(
+        entry.path,
+        rows_in,
+        kept.height,
+        quarantined.height,
+        out,
+        qpath if quarantined.height else None,
+        control_ok=control_ok,
+    )

@@ -88,7 +88,9 @@ class KcsSampleGenerator:
         self.seed = seed
         self.model = (generator or comtrade_sample.SampleGenerator(seed)).model
 
-    def response(self, year: int, product: comtrade_sample.Product, cmd: str, share: float) -> KcsSampleResponse:
+    def response(
+        self, year: int, product: comtrade_sample.Product, cmd: str, share: float
+    ) -> KcsSampleResponse:
         """The answer to one year × HS6 query (all partners, all HSK10 lines under ``cmd``)."""
         rng = random.Random(f"{self.seed}-kcs-{year}-{cmd}")
         iso2 = iso2_for_m49()
@@ -134,19 +136,45 @@ class KcsSampleGenerator:
         totals = [0.0, 0.0, 0.0, 0.0]
         for (month, partner, code), (ew, ed, iw, idl) in sorted(cells.items()):
             totals = [totals[0] + ew, totals[1] + ed, totals[2] + iw, totals[3] + idl]
-            items.append(_item({
-                "year": f"{year}.{month:02d}", "statCd": partner, "statCdCntnKor1": names.get(partner, partner),
-                "statKor": f"(sample) {desc[:60]}", "hsCd": code, "expWgt": _fmt(ew), "expDlr": _fmt(ed),
-                "impWgt": _fmt(iw), "impDlr": _fmt(idl), "balPayments": _fmt(ed - idl),
-            }))
-        total = _item({
-            "year": TOTAL_LABEL, "statCd": "-", "statCdCntnKor1": "-", "statKor": "-", "hsCd": "-",
-            "expWgt": _fmt(totals[0]), "expDlr": _fmt(totals[1]), "impWgt": _fmt(totals[2]),
-            "impDlr": _fmt(totals[3]), "balPayments": _fmt(totals[1] - totals[3]),
-        }) if items else ""
+            items.append(
+                _item(
+                    {
+                        "year": f"{year}.{month:02d}",
+                        "statCd": partner,
+                        "statCdCntnKor1": names.get(partner, partner),
+                        "statKor": f"(sample) {desc[:60]}",
+                        "hsCd": code,
+                        "expWgt": _fmt(ew),
+                        "expDlr": _fmt(ed),
+                        "impWgt": _fmt(iw),
+                        "impDlr": _fmt(idl),
+                        "balPayments": _fmt(ed - idl),
+                    }
+                )
+            )
+        total = (
+            _item(
+                {
+                    "year": TOTAL_LABEL,
+                    "statCd": "-",
+                    "statCdCntnKor1": "-",
+                    "statKor": "-",
+                    "hsCd": "-",
+                    "expWgt": _fmt(totals[0]),
+                    "expDlr": _fmt(totals[1]),
+                    "impWgt": _fmt(totals[2]),
+                    "impDlr": _fmt(totals[3]),
+                    "balPayments": _fmt(totals[1] - totals[3]),
+                }
+            )
+            if items
+            else ""
+        )
         body = (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><response><header><resultCode>00</resultCode>'
-            "<resultMsg>NORMAL SERVICE.</resultMsg></header><body><items>" + total + "".join(items)
+            "<resultMsg>NORMAL SERVICE.</resultMsg></header><body><items>"
+            + total
+            + "".join(items)
             + "</items></body></response>"
         )
         query = KcsQuery(f"{year}01", f"{year}12", hs=cmd)
@@ -160,12 +188,24 @@ class KcsSampleGenerator:
                     yield self.response(year, product, cmd, share)
 
 
-def land_sample(paths: Paths, years: tuple[int, ...] | None = None,
-                generator: comtrade_sample.SampleGenerator | None = None) -> list[tuple[LandedFile, bool]]:
+def land_sample(
+    paths: Paths,
+    years: tuple[int, ...] | None = None,
+    generator: comtrade_sample.SampleGenerator | None = None,
+) -> list[tuple[LandedFile, bool]]:
     """Generate and land the KCS sample (origin 'sample') for ``years`` (default: the Comtrade sample's)."""
     gen = KcsSampleGenerator(generator)
     return [
-        land(paths, source=SOURCE, dataset=DATASET, partition=r.query.partition, stem=r.query.stem,
-             content=r.content, params=r.query.params(), origin="sample", suffix=".xml")
+        land(
+            paths,
+            source=SOURCE,
+            dataset=DATASET,
+            partition=r.query.partition,
+            stem=r.query.stem,
+            content=r.content,
+            params=r.query.params(),
+            origin="sample",
+            suffix=".xml",
+        )
         for r in gen.responses(years or sample_years(paths))
     ]

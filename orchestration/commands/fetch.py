@@ -8,7 +8,11 @@ from __future__ import annotations
 import argparse
 import importlib
 
-FETCH_MODULES: tuple[str, ...] = ("orchestration.commands.fetch_comtrade",)
+FETCH_MODULES: tuple[str, ...] = (
+    "orchestration.commands.fetch_comtrade",
+    "orchestration.commands.fetch_kcs",
+    "orchestration.commands.fetch_japan",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -27,15 +27,29 @@ GATEWAY_UNREGISTERED = (
 HTML_PAGE = "<!DOCTYPE html><html><head><title>공공데이터포털</title></head><body>점검 중입니다</body></html>"
 
 
-def item(period: str, iso2: str, hsk10: str, exp_usd: int = 0, imp_usd: int = 0, exp_kg: int = 0, imp_kg: int = 0) -> dict[str, str]:
+def item(
+    period: str, iso2: str, hsk10: str, exp_usd: int = 0, imp_usd: int = 0, exp_kg: int = 0, imp_kg: int = 0
+) -> dict[str, str]:
     """One API item (period YYYY.MM)."""
-    return {"year": period, "statCd": iso2, "statCdCntnKor1": iso2, "statKor": "불화수소", "hsCd": hsk10,
-            "expWgt": str(exp_kg), "expDlr": str(exp_usd), "impWgt": str(imp_kg), "impDlr": str(imp_usd),
-            "balPayments": str(exp_usd - imp_usd)}
+    return {
+        "year": period,
+        "statCd": iso2,
+        "statCdCntnKor1": iso2,
+        "statKor": "불화수소",
+        "hsCd": hsk10,
+        "expWgt": str(exp_kg),
+        "expDlr": str(exp_usd),
+        "impWgt": str(imp_kg),
+        "impDlr": str(imp_usd),
+        "balPayments": str(exp_usd - imp_usd),
+    }
 
 
-def render(items: list[dict[str, str]], *, code: str = "00", msg: str = "NORMAL SERVICE.", total_offset: int = 0) -> bytes:
+def render(
+    items: list[dict[str, str]], *, code: str = "00", msg: str = "NORMAL SERVICE.", total_offset: int = 0
+) -> bytes:
     """The XML body for ``items`` with the 총계 total row first (``total_offset`` corrupts the total)."""
+
     def el(fields: dict[str, str]) -> str:
         return "<item>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in sorted(fields.items())) + "</item>"
 
@@ -43,8 +57,15 @@ def render(items: list[dict[str, str]], *, code: str = "00", msg: str = "NORMAL 
     if items:
         sums = {f: sum(int(i[f]) for i in items) for f in ("expWgt", "expDlr", "impWgt", "impDlr")}
         sums["impDlr"] += total_offset
-        total = {"year": "총계", "statCd": "-", "statCdCntnKor1": "-", "statKor": "-", "hsCd": "-",
-                 **{k: str(v) for k, v in sums.items()}, "balPayments": str(sums["expDlr"] - sums["impDlr"])}
+        total = {
+            "year": "총계",
+            "statCd": "-",
+            "statCdCntnKor1": "-",
+            "statKor": "-",
+            "hsCd": "-",
+            **{k: str(v) for k, v in sums.items()},
+            "balPayments": str(sums["expDlr"] - sums["impDlr"]),
+        }
         body = el(total) + "".join(el(i) for i in items)
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><response><header>'
@@ -56,7 +77,9 @@ def render(items: list[dict[str, str]], *, code: str = "00", msg: str = "NORMAL 
 @dataclass
 class KcsState:
     items: list[dict[str, str]] = field(default_factory=list)
-    faults: list[str] = field(default_factory=list)  # consumed one per request: 429, 500, html, truncated, badtotal, latin1
+    faults: list[str] = field(
+        default_factory=list
+    )  # consumed one per request: 429, 500, html, truncated, badtotal, latin1
     xml_auth_error: bool = False
     requests: list[str] = field(default_factory=list)  # raw query strings received
 
@@ -67,7 +90,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # quiet
         pass
 
-    def _send(self, status: int, body: bytes, ctype: str = "application/xml;charset=UTF-8", headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str = "application/xml;charset=UTF-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -97,7 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, render([], code="99", msg="필수 파라미터 누락 (hsSgn or cntyCd)"))
         start, end = q.get("strtYymm", ""), q.get("endYymm", "")
         rows = [
-            i for i in self.state.items
+            i
+            for i in self.state.items
             if start <= i["year"].replace(".", "") <= end
             and (not q.get("hsSgn") or i["hsCd"].startswith(q["hsSgn"]))
             and (not q.get("cntyCd") or i["statCd"] == q["cntyCd"])

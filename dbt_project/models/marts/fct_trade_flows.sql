@@ -2,7 +2,7 @@
 -- the union of every source's int_trade_flows__<source> model (same columns), joined to the
 -- product dimension for the semiconductor segment. World (partner 0) and aggregate rows are kept
 -- and flagged is_aggregate: never add them to bilateral rows.
-{%- set source_models = ['int_trade_flows__comtrade'] %}
+{%- set source_models = ['int_trade_flows__comtrade', 'int_trade_flows__kcs', 'int_trade_flows__japan'] %}
 with
 
 flows as (

@@ -17,11 +17,11 @@ from tests.fakes import japan_server
 # ECB csvdata layout (a subset of its columns). July 2019 monthly averages as the ECB publishes them:
 # USD 1.1218, JPY 121.41, KRW 1320.29 per euro (the bundled daily history reproduces them, see below).
 ECB_CSV = (
-    "KEY,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE,OBS_STATUS,TITLE\n"
-    "EXR.M.JPY.EUR.SP00.A,M,JPY,EUR,SP00,A,2019-07,121.41,A,Japanese yen/Euro\n"
-    "EXR.M.KRW.EUR.SP00.A,M,KRW,EUR,SP00,A,2019-07,1320.29,A,Korean won/Euro\n"
-    "EXR.M.USD.EUR.SP00.A,M,USD,EUR,SP00,A,2019-07,1.1218,A,US dollar/Euro\n"
-).encode()
+    b"KEY,FREQ,CURRENCY,CURRENCY_DENOM,EXR_TYPE,EXR_SUFFIX,TIME_PERIOD,OBS_VALUE,OBS_STATUS,TITLE\n"
+    b"EXR.M.JPY.EUR.SP00.A,M,JPY,EUR,SP00,A,2019-07,121.41,A,Japanese yen/Euro\n"
+    b"EXR.M.KRW.EUR.SP00.A,M,KRW,EUR,SP00,A,2019-07,1320.29,A,Korean won/Euro\n"
+    b"EXR.M.USD.EUR.SP00.A,M,USD,EUR,SP00,A,2019-07,1.1218,A,US dollar/Euro\n"
+)
 
 
 @pytest.fixture
@@ -40,7 +40,11 @@ def ecb() -> Iterator[tuple[str, japan_server.JapanState]]:
 
 
 def _http() -> PoliteHttp:
-    return PoliteHttp(min_interval=0, sleep=lambda s: None, retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_total_wait=1))
+    return PoliteHttp(
+        min_interval=0,
+        sleep=lambda s: None,
+        retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_total_wait=1),
+    )
 
 
 def test_known_japan_value_converts_to_usd_to_the_cent() -> None:
@@ -65,11 +69,17 @@ def test_live_ecb_rates_land_and_reach_the_lake(home: Any, ecb: tuple[str, japan
     assert state.requests[0].startswith("/service/data/EXR/M.JPY+KRW+USD.EUR.SP00.A?format=csvdata")
     df = pl.read_parquet(result.lake_file)
     assert df.schema == rates.LAKE_SCHEMA
-    assert dict(zip(df["currency"], df["ccy_per_eur"], strict=True)) == {"JPY": 121.41, "KRW": 1320.29, "USD": 1.1218}
+    assert dict(zip(df["currency"], df["ccy_per_eur"], strict=True)) == {
+        "JPY": 121.41,
+        "KRW": 1320.29,
+        "USD": 1.1218,
+    }
     assert set(df["method"]) == {rates.ECB_METHOD}
 
 
-def test_an_html_answer_falls_back_to_the_bundled_history(home: Any, ecb: tuple[str, japan_server.JapanState]) -> None:
+def test_an_html_answer_falls_back_to_the_bundled_history(
+    home: Any, ecb: tuple[str, japan_server.JapanState]
+) -> None:
     url, state = ecb
     state.faults = ["html", "html"]
     result = rates.build_rates(home, live=True, base_url=url, http=_http())

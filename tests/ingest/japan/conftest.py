@@ -15,10 +15,14 @@ HEADER = "Exp or Imp,Year,HS,Country,Unit1,Unit2,Quantity1-Year,Quantity2-Year,V
 )
 
 
-def csv_row(flow: str, year: str, hs: str, country: str, values: list[int], unit1: str = "", unit2: str = "KG") -> str:
+def csv_row(
+    flow: str, year: str, hs: str, country: str, values: list[int], unit1: str = "", unit2: str = "KG"
+) -> str:
     """One wide row with Value per month (quantities = value / 2 in unit2)."""
     months = ",".join(f"0,{v // 2},{v}" for v in values)
-    return f"{flow},{year},{hs},{country},{unit1},{unit2},0,{sum(v // 2 for v in values)},{sum(values)},{months}"
+    return (
+        f"{flow},{year},{hs},{country},{unit1},{unit2},0,{sum(v // 2 for v in values)},{sum(values)},{months}"
+    )
 
 
 def make_csv(rows: list[str], encoding: str = "cp932") -> bytes:
@@ -37,9 +41,13 @@ def home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 def japan_state() -> japan_server.JapanState:
     hf = [0] * 12
     hf[6], hf[7] = 123_456, 7_000
-    rows = [csv_row("1", "2019", "'281111000'", "103", hf), csv_row("1", "2019", "281111000", "106", [10] * 12)]
-    return japan_server.JapanState(files={"/files/hs9_country/2019/exp.csv": make_csv(rows),
-                                          "0003313000": make_csv(rows)})
+    rows = [
+        csv_row("1", "2019", "'281111000'", "103", hf),
+        csv_row("1", "2019", "281111000", "106", [10] * 12),
+    ]
+    return japan_server.JapanState(
+        files={"/files/hs9_country/2019/exp.csv": make_csv(rows), "0003313000": make_csv(rows)}
+    )
 
 
 @pytest.fixture
@@ -53,5 +61,10 @@ def japan_client(japan_url: str) -> Any:
     from ingest.comtrade.client import RetryPolicy
     from ingest.japan.client import JapanClient
 
-    return JapanClient(japan_url, min_interval=0, timeout=(2, 5), sleep=lambda s: None,
-                       retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_total_wait=5))
+    return JapanClient(
+        japan_url,
+        min_interval=0,
+        timeout=(2, 5),
+        sleep=lambda s: None,
+        retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05, max_total_wait=5),
+    )

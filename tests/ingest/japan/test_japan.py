@@ -8,7 +8,13 @@ import polars as pl
 import pytest
 
 from ingest.japan import parse
-from ingest.japan.client import JapanClient, JapanFormatError, JapanNotFoundError, JapanUnavailableError, decode_csv
+from ingest.japan.client import (
+    JapanClient,
+    JapanFormatError,
+    JapanNotFoundError,
+    JapanUnavailableError,
+    decode_csv,
+)
 from ingest.landing import land
 from orchestration.cli import main as cli_main
 from tests.fakes import japan_server
@@ -46,8 +52,16 @@ def test_download_then_parse_wide_to_long(japan_client: JapanClient, home: Any) 
     # GIVEN the 2019 export table: HF to Korea (103) in Jul/Aug, and 10 a month to Taiwan (106)
     resp = japan_client.download(2019, "export")
     assert resp.encoding == "utf-8"  # ASCII-only bytes decode as UTF-8 first
-    entry, _ = land(home, source="japan", dataset="trade", partition=resp.partition, stem=resp.stem,
-                    content=resp.content, params=resp.params, suffix=".csv")
+    entry, _ = land(
+        home,
+        source="japan",
+        dataset="trade",
+        partition=resp.partition,
+        stem=resp.stem,
+        content=resp.content,
+        params=resp.params,
+        suffix=".csv",
+    )
     # WHEN parsed
     result = parse.parse_landed(home, entry)
     # THEN 2 wide rows become 2 + 12 long rows; the quoted HS is unquoted, HS6 derived
@@ -60,7 +74,9 @@ def test_download_then_parse_wide_to_long(japan_client: JapanClient, home: Any) 
     assert set(df["hs9"]) == {"281111000"} and set(df["hs6"]) == {"281111"} and set(df["flow_code"]) == {"X"}
 
 
-def test_e_stat_address_is_used_with_a_stat_inf_id(japan_client: JapanClient, japan_state: japan_server.JapanState) -> None:
+def test_e_stat_address_is_used_with_a_stat_inf_id(
+    japan_client: JapanClient, japan_state: japan_server.JapanState
+) -> None:
     resp = japan_client.download(2019, "export", stat_inf_id="0003313000")
     assert resp.params["statInfId"] == "0003313000"
     assert japan_state.requests[-1] == "/stat-search/file-download?statInfId=0003313000&fileKind=1"
@@ -75,7 +91,13 @@ def test_e_stat_address_is_used_with_a_stat_inf_id(japan_client: JapanClient, ja
     ],
     ids=["html-200", "rate-limited", "wrong-encoding"],
 )
-def test_download_errors(japan_client: JapanClient, japan_state: japan_server.JapanState, faults: list[str], error: type, message: str) -> None:
+def test_download_errors(
+    japan_client: JapanClient,
+    japan_state: japan_server.JapanState,
+    faults: list[str],
+    error: type,
+    message: str,
+) -> None:
     japan_state.faults = list(faults)
     with pytest.raises(error, match=message):
         japan_client.download(2019, "export")
@@ -97,20 +119,33 @@ def test_unpublished_file_is_not_found(japan_client: JapanClient) -> None:
         (csv_row("1", "2019", "28111100", "103", [1] * 12), "not a 9-digit"),
         (csv_row("1", "2019", "281111000", "999", [1] * 12), "not in the japan_customs_country_codes seed"),
         (csv_row("2", "2019", "281111000", "103", [1] * 12), "does not match the file's direction"),
-        (csv_row("1", "2019", "281111000", "103", [1] * 12).replace(",12,", ",13,", 1), "is not the sum of the months"),
+        (
+            csv_row("1", "2019", "281111000", "103", [1] * 12).replace(",12,", ",13,", 1),
+            "is not the sum of the months",
+        ),
     ],
     ids=["short-hs", "unknown-country", "wrong-direction", "year-total-mismatch"],
 )
 def test_bad_rows_are_quarantined(home: Any, row: str, reason: str) -> None:
     good = csv_row("1", "2019", "281111000", "105", [5] * 12)
-    entry, _ = land(home, source="japan", dataset="trade", partition="year=2019/direction=export", stem="t",
-                    content=make_csv([good, row]), params={"year": "2019", "direction": "export"}, suffix=".csv")
+    entry, _ = land(
+        home,
+        source="japan",
+        dataset="trade",
+        partition="year=2019/direction=export",
+        stem="t",
+        content=make_csv([good, row]),
+        params={"year": "2019", "direction": "export"},
+        suffix=".csv",
+    )
     result = parse.parse_landed(home, entry)
     assert (result.rows_in, result.rows_kept, result.rows_quarantined) == (2, 1, 1)
     assert reason in pl.read_parquet(result.quarantine_file)["reason"][0]
 
 
-def test_cli_fetch_japan(home: Any, japan_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_fetch_japan(
+    home: Any, japan_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("JAPAN_CUSTOMS_BASE_URL", japan_url)
     assert cli_main(["fetch", "japan", "--year", "2019", "--direction", "export"]) == 0
     out = capsys.readouterr()

@@ -47,7 +47,12 @@ def test_valid_answer_has_the_total_row_first(kcs_client: KcsClient, kcs_state: 
     assert resp.items == 4
     assert "총계" in resp.content.decode()
     assert "serviceKey=kcs%2Btest%2Fkey%3D%3D" in kcs_state.requests[0]
-    assert "serviceKey" not in resp.params and resp.params == {"strtYymm": "201901", "endYymm": "201912", "hsSgn": "281111", "cntyCd": "JP"}
+    assert "serviceKey" not in resp.params and resp.params == {
+        "strtYymm": "201901",
+        "endYymm": "201912",
+        "hsSgn": "281111",
+        "cntyCd": "JP",
+    }
 
 
 def test_gateway_unregistered_key_is_an_auth_error_without_the_key(kcs_url: str) -> None:
@@ -71,7 +76,9 @@ def test_result_code_99_is_a_request_error(kcs_client: KcsClient, monkeypatch: p
         kcs_client.trade(query)
 
 
-def test_429_is_retried_with_backoff_then_succeeds(kcs_client: KcsClient, kcs_state: kcs_server.KcsState, sleeps: list[float]) -> None:
+def test_429_is_retried_with_backoff_then_succeeds(
+    kcs_client: KcsClient, kcs_state: kcs_server.KcsState, sleeps: list[float]
+) -> None:
     kcs_state.faults = ["429", "500"]
     resp = kcs_client.trade(KcsQuery("201901", "201912", hs="281111"))
     assert resp.attempts == 3 and resp.items == 5  # 4 items of 2019 + the total row
@@ -89,7 +96,11 @@ def test_429_is_retried_with_backoff_then_succeeds(kcs_client: KcsClient, kcs_st
     ids=["html-page", "truncated-xml", "rate-limited", "wrong-encoding"],
 )
 def test_bad_bodies_exhaust_retries_with_a_clear_masked_error(
-    kcs_client: KcsClient, kcs_state: kcs_server.KcsState, faults: list[str], message: str, caplog: pytest.LogCaptureFixture
+    kcs_client: KcsClient,
+    kcs_state: kcs_server.KcsState,
+    faults: list[str],
+    message: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     kcs_state.faults = list(faults)
     with caplog.at_level(logging.DEBUG), pytest.raises(KcsUnavailableError, match=message) as info:
@@ -101,14 +112,22 @@ def test_bad_bodies_exhaust_retries_with_a_clear_masked_error(
 
 def test_connection_refused_does_not_leak_the_key(sleeps: list[float]) -> None:
     # GIVEN nothing listens on the port; requests' error text carries the full URL with the key
-    client = KcsClient("http://127.0.0.1:9", "top+secret/key", min_interval=0, timeout=(0.5, 0.5), sleep=sleeps.append,
-                       retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_total_wait=1))
+    client = KcsClient(
+        "http://127.0.0.1:9",
+        "top+secret/key",
+        min_interval=0,
+        timeout=(0.5, 0.5),
+        sleep=sleeps.append,
+        retry=RetryPolicy(max_attempts=2, base_delay=0.01, max_total_wait=1),
+    )
     with pytest.raises(KcsUnavailableError) as info:
         client.trade(KcsQuery("201901", "201912", hs="281111"))
     assert "top" not in str(info.value).replace("stop", "") and "secret" not in str(info.value)
 
 
-def test_missing_key_is_refused_without_a_call(kcs_url: str, kcs_state: kcs_server.KcsState, monkeypatch: pytest.MonkeyPatch) -> Any:
+def test_missing_key_is_refused_without_a_call(
+    kcs_url: str, kcs_state: kcs_server.KcsState, monkeypatch: pytest.MonkeyPatch
+) -> Any:
     monkeypatch.delenv("DATA_GO_KR_KEY", raising=False)
     monkeypatch.setenv("KCS_BASE_URL", kcs_url)
     with pytest.raises(KcsAuthError, match="DATA_GO_KR_KEY is not set"):

@@ -13,16 +13,26 @@ from tests.fakes import kcs_server
 
 
 def _land(home: Any, content: bytes, params: dict[str, str] | None = None) -> Any:
-    entry, _ = land(home, source="kcs", dataset="trade", partition="year=2019/hs=281111/cnty=all", stem="t",
-                    content=content, params=params or {"strtYymm": "201901", "endYymm": "201912", "hsSgn": "281111"},
-                    origin="sample", suffix=".xml")
+    entry, _ = land(
+        home,
+        source="kcs",
+        dataset="trade",
+        partition="year=2019/hs=281111/cnty=all",
+        stem="t",
+        content=content,
+        params=params or {"strtYymm": "201901", "endYymm": "201912", "hsSgn": "281111"},
+        origin="sample",
+        suffix=".xml",
+    )
     return entry
 
 
 def test_items_land_typed_with_hs6_and_the_total_row_removed(home: Any) -> None:
     # GIVEN two HSK10 lines of 281111 and their 총계 total row
-    items = [kcs_server.item("2019.07", "JP", "2811111000", imp_usd=1_000, imp_kg=10),
-             kcs_server.item("2019.07", "TW", "2811119000", exp_usd=250, imp_usd=2_000)]
+    items = [
+        kcs_server.item("2019.07", "JP", "2811111000", imp_usd=1_000, imp_kg=10),
+        kcs_server.item("2019.07", "TW", "2811119000", exp_usd=250, imp_usd=2_000),
+    ]
     entry = _land(home, kcs_server.render(items))
     # WHEN parsed
     result = parse.parse_landed(home, entry)
@@ -65,4 +75,7 @@ def test_bad_items_are_quarantined_with_their_reason(home: Any, bad: dict[str, s
 def test_an_html_body_is_quarantined_whole(home: Any) -> None:
     result = parse.parse_landed(home, _land(home, kcs_server.HTML_PAGE.encode()))
     assert (result.rows_in, result.rows_kept, result.rows_quarantined) == (1, 0, 1)
-    assert "not a successful Korea Customs response (root <html>" in pl.read_parquet(result.quarantine_file)["reason"][0]
+    assert (
+        "not a successful Korea Customs response (root <html>"
+        in pl.read_parquet(result.quarantine_file)["reason"][0]
+    )

@@ -52,7 +52,11 @@ def test_full_sample_lands_and_parses_quickly(home: Any, generator: SampleGenera
 
 
 def test_cli_fetch_splits_the_period_and_lands_into_the_lake(
-    home: Any, kcs_state: kcs_server.KcsState, kcs_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    home: Any,
+    kcs_state: kcs_server.KcsState,
+    kcs_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("KCS_BASE_URL", kcs_url)
     monkeypatch.setenv("DATA_GO_KR_KEY", kcs_server.SERVICE_KEY)
@@ -68,10 +72,14 @@ def test_cli_fetch_splits_the_period_and_lands_into_the_lake(
     assert len(list(read_manifest(home, source="kcs"))) == 2
 
 
-def test_cli_fails_with_one_line_on_a_refused_key(home: Any, kcs_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_fails_with_one_line_on_a_refused_key(
+    home: Any, kcs_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("KCS_BASE_URL", kcs_url)
     monkeypatch.setenv("DATA_GO_KR_KEY", "not-registered")
     assert cli_main(["fetch", "kcs", "--hs", "281111", "--period", "201901-201903"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "SERVICE_KEY_IS_NOT_REGISTERED_ERROR" in err[0] and "not-registered" not in err[0]
+    assert (
+        len(err) == 1 and "SERVICE_KEY_IS_NOT_REGISTERED_ERROR" in err[0] and "not-registered" not in err[0]
+    )
     assert not home.manifest.exists()

@@ -1,0 +1,127 @@
+-- National customs lines (Korea HSK10, Japan HS9) with partners mapped to M49 and values converted
+-- to US dollars at the monthly average rate, the rate and its method kept next to every value.
+-- Korea publishes US dollars (rate 1); Japan publishes thousand yen: value_usd = value × 1000 × usd_per_jpy,
+-- rounded to the cent.
+with
+
+kcs as (
+
+    select * from {{ ref('stg_kcs__trade') }}
+
+),
+
+japan as (
+
+    select * from {{ ref('stg_japan__trade') }}
+
+),
+
+kcs_countries as (
+
+    select iso2, m49_code from {{ ref('kcs_country_codes') }}
+
+),
+
+japan_countries as (
+
+    select cast(japan_code as varchar) as japan_code, m49_code from {{ ref('japan_customs_country_codes') }}
+
+),
+
+jpy as (
+
+    select period_key, usd_per_unit, rate_method, rate_source
+    from {{ ref('int_fx__usd_monthly_rates') }}
+    where currency = 'JPY'
+
+),
+
+kcs_lines as (
+
+    select
+        k.source,
+        k.origin,
+        k.period_key,
+        k.ref_year,
+        k.ref_month,
+        410 as reporter_code,
+        c.m49_code as partner_code,
+        k.partner_iso2 as partner_national_code,
+        k.flow_code,
+        k.hsk10 as national_code,
+        'HSK10' as national_code_type,
+        k.hs6,
+        cast(k.value_usd as double) as value_national,
+        'USD' as national_value_unit,
+        'USD' as fx_currency,
+        cast(1.0 as double) as fx_usd_per_unit,
+        'published in US dollars: no conversion' as fx_rate_method,
+        cast(null as varchar) as fx_rate_source,
+        round(cast(k.value_usd as double), 2) as value_usd,
+        k.net_weight_kg,
+        cast(null as varchar) as release,
+        k.source_file,
+        k.vintage
+    from kcs as k
+    left join kcs_countries as c on c.iso2 = k.partner_iso2
+
+),
+
+japan_lines as (
+
+    select
+        j.source,
+        j.origin,
+        j.period_key,
+        j.ref_year,
+        j.ref_month,
+        392 as reporter_code,
+        c.m49_code as partner_code,
+        j.partner_japan_code as partner_national_code,
+        j.flow_code,
+        j.hs9 as national_code,
+        'HS9' as national_code_type,
+        j.hs6,
+        cast(j.value_thousand_jpy as double) as value_national,
+        'thousand JPY' as national_value_unit,
+        'JPY' as fx_currency,
+        r.usd_per_unit as fx_usd_per_unit,
+        r.rate_method as fx_rate_method,
+        r.rate_source as fx_rate_source,
+        round(j.value_thousand_jpy * 1000 * r.usd_per_unit, 2) as value_usd,
+        j.net_weight_kg,
+        j.release,
+        j.source_file,
+        j.vintage
+    from japan as j
+    left join japan_countries as c on c.japan_code = j.partner_japan_code
+    left join jpy as r on r.period_key = j.period_key
+
+),
+
+unioned as (
+
+    select * from kcs_lines
+    union all by name
+    select * from japan_lines
+
+),
+
+final as (
+
+    select
+        *,
+        case
+            when ref_year >= 2022 then 'H6'
+            when ref_year >= 2017 then 'H5'
+            when ref_year >= 2012 then 'H4'
+            when ref_year >= 2007 then 'H3'
+            when ref_year >= 2002 then 'H2'
+            when ref_year >= 1996 then 'H1'
+            else 'H0'
+        end as hs_version
+    from unioned
+
+)
+
+select * from final

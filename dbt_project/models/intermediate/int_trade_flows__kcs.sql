@@ -1,0 +1,44 @@
+-- kcs national lines rolled up to the fact grain (reporter × partner × HS6 × month × flow), in US
+-- dollars, with the columns of every int_trade_flows__<source> model (see int_trade_flows__comtrade).
+with
+
+lines as (
+
+    select * from {{ ref('int_fx__national_lines_usd') }}
+    where source = 'kcs'
+
+),
+
+final as (
+
+    select
+        source,
+        any_value(origin) as origin,
+        'M' as freq_code,
+        period_key,
+        ref_year,
+        ref_month,
+        reporter_code,
+        partner_code,
+        flow_code,
+        hs_version,
+        hs6,
+        sum(value_usd) as value_usd,
+        case when flow_code = 'M' then 'CIF' else 'FOB' end as valuation,
+        case when flow_code = 'M' then sum(value_usd) end as cif_value_usd,
+        case when flow_code = 'X' then sum(value_usd) end as fob_value_usd,
+        sum(net_weight_kg) as net_weight_kg,
+        cast(null as double) as quantity,
+        cast(null as varchar) as quantity_unit,
+        false as is_quantity_estimated,
+        false as is_net_weight_estimated,
+        false as is_value_estimated,
+        false as is_aggregate,
+        min(source_file) as source_file,
+        min(vintage) as vintage
+    from lines
+    group by source, period_key, ref_year, ref_month, reporter_code, partner_code, flow_code, hs_version, hs6
+
+)
+
+select * from final

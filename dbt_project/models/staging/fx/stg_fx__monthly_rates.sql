@@ -1,0 +1,31 @@
+-- Monthly average rates (units per euro), latest vintage per rate source × month × currency.
+with
+
+source as (
+
+    select * from {{ source('fx', 'monthly_rates') }}
+
+),
+
+latest as (
+
+    select *
+    from source
+    qualify row_number() over (
+        partition by rate_source, period, currency
+        order by fetched_at desc, vintage desc
+    ) = 1
+
+)
+
+select
+    period as period_key,
+    currency,
+    ccy_per_eur,
+    observations,
+    rate_source,
+    method as rate_method,
+    source_file,
+    vintage,
+    fetched_at
+from latest

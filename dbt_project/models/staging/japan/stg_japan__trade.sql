@@ -1,0 +1,79 @@
+-- Japan MOF lines: one row per month × direction × HS9 × country (ports summed). MOF publishes a whole
+-- year × direction table at each release (preliminary, then confirmed), so the latest landed file for
+-- a year × direction replaces the earlier ones as a whole. Values in thousand yen, rounded down by MOF.
+with
+
+source as (
+
+    select * from {{ source('japan', 'trade') }}
+
+),
+
+latest_file as (
+
+    select *
+    from source
+    qualify vintage = first_value(vintage) over (
+        partition by ref_year, direction
+        order by fetched_at desc, vintage desc
+    )
+
+),
+
+summed as (
+
+    select
+        origin,
+        period,
+        ref_year,
+        ref_month,
+        flow_code,
+        hs9,
+        hs6,
+        country_code,
+        any_value(unit1) as unit1,
+        any_value(unit2) as unit2,
+        sum(quantity1) as quantity1,
+        sum(quantity2) as quantity2,
+        sum(value_thousand_jpy) as value_thousand_jpy,
+        any_value(release) as release,
+        any_value(source_file) as source_file,
+        any_value(vintage) as vintage,
+        any_value(fetched_at) as fetched_at
+    from latest_file
+    group by all
+
+),
+
+renamed as (
+
+    select
+        'japan_mof' as source,
+        origin,
+        period as period_key,
+        ref_year,
+        ref_month,
+        country_code as partner_japan_code,
+        flow_code,
+        hs9,
+        hs6,
+        value_thousand_jpy,
+        case
+            when unit2 = 'KG' then quantity2
+            when unit1 = 'KG' then quantity1
+            when unit2 = 'MT' then quantity2 * 1000
+            when unit1 = 'MT' then quantity1 * 1000
+        end as net_weight_kg,
+        unit1,
+        quantity1,
+        unit2,
+        quantity2,
+        release,
+        source_file,
+        vintage,
+        fetched_at
+    from summed
+
+)
+
+select * from renamed

