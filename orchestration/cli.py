@@ -11,6 +11,8 @@ import sys
 COMMAND_MODULES: tuple[str, ...] = (
     "orchestration.commands.run",
     "orchestration.commands.fetch",
+    "orchestration.commands.export",
+    "orchestration.commands.report",
 )
 
 

@@ -1,0 +1,583 @@
+"""Economist exports: one published mart, filtered, written as Parquet, CSV, Stata or Excel, with a codebook.
+
+Grain: whatever the mart's grain is (one row of the mart is one row of the export). Source: the
+published, read-only serving warehouse (`warehouse/semitrade.duckdb`). Units: as in the mart; money
+columns end in `_usd` (US dollars) and weights in `_kg` (kilograms), and every column carries its dbt
+description as a label (Stata variable labels, Parquet field metadata, the codebook).
+
+Filters (`--where key=value`) use friendly keys that are translated into bound-parameter SQL:
+reporter / partner / exporter / importer (ISO3 or M49), segment, flow (M, X, import, export),
+year and period (single values, lists `a,b` or ranges `a..b`), hs6, freq (A, M, annual, monthly).
+Any other column of the table can be filtered by exact text match (`--where hs_version=H5`).
+Repeating a key ORs its values; different keys are ANDed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.atomic import write_atomic
+from ingest.config import paths
+from ingest.reference import dbt_project_dir
+from orchestration.cli import CommandError
+
+FORMATS: tuple[str, ...] = ("parquet", "csv", "dta", "xlsx")
+SUFFIXES: dict[str, str] = {"parquet": ".parquet", "csv": ".csv", "dta": ".dta", "xlsx": ".xlsx"}
+MART_SCHEMA = "main"
+STATA_NAME_MAX = 32
+STATA_LABEL_MAX = 80
+EXCEL_MAX_ROWS = 1_048_575  # one row is the header
+SYNTHETIC_WARNING = (
+    "SYNTHETIC SAMPLE: rows with origin = 'sample' come from the offline sample generator "
+    "(ingest/comtrade/sample.py). They are NOT published statistics and must not be cited as such."
+)
+
+# Column-name suffixes and names that tell the unit; descriptions state the rest.
+_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_usd", "US dollars"),
+    ("_kg", "kilograms"),
+    ("_pct", "percent"),
+    ("_share", "share (0–1)"),
+    ("_ratio", "ratio"),
+    ("_rate", "rate (fraction)"),
+    ("_hhi", "index (0–1)"),
+    ("_index", "index"),
+)
+_UNIT_NAMES: dict[str, str] = {
+    "quantity": "see quantity_unit",
+    "ref_year": "year",
+    "year": "year",
+    "ref_month": "month (1–12)",
+    "month": "month (1–12)",
+    "quarter": "quarter (1–4)",
+    "hhi": "index (0–1)",
+}
+
+
+class ExportError(CommandError):
+    """An export the user asked for cannot be made (bad table, filter or path); the message says why."""
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One column of a published mart: name, DuckDB type, dbt description and unit."""
+
+    name: str
+    data_type: str
+    description: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A published mart with its dbt description and columns (in table order)."""
+
+    name: str
+    description: str
+    columns: tuple[ColumnInfo, ...]
+
+    def column(self, name: str) -> ColumnInfo | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A parsed `--where key=value` before translation: the key and its raw value text."""
+
+    key: str
+    value: str
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote: the data file, its codebook, the row count and the exact query."""
+
+    path: Path
+    codebook: Path
+    rows: int
+    sql: str
+    params: list[object]
+    origins: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# catalog
+
+
+def unit_for(column: str) -> str:
+    """The unit of a column from its name (``value_usd`` → US dollars); empty when it has none."""
+    if column in _UNIT_NAMES:
+        return _UNIT_NAMES[column]
+    for suffix, unit in _UNIT_SUFFIXES:
+        if column.endswith(suffix):
+            return unit
+    return ""
+
+
+def _manifest_descriptions() -> dict[str, tuple[str, dict[str, str]]]:
+    """Model descriptions from dbt's manifest.json (fallback when the warehouse has no comment)."""
+    manifest = dbt_project_dir() / "target" / "manifest.json"
+    if not manifest.exists():
+        return {}
+    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    out: dict[str, tuple[str, dict[str, str]]] = {}
+    for node in nodes.values():
+        if node.get("resource_type") == "model":
+            cols = {name: c.get("description", "") for name, c in node.get("columns", {}).items()}
+            out[node["name"]] = (node.get("description", ""), cols)
+    return out
+
+
+def published_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The marts an export may read: base tables in the warehouse's main schema → description."""
+    rows = con.execute(
+        "select table_name, coalesce(comment, '') from duckdb_tables() "
+        "where database_name = current_database() and schema_name = ? and not internal and not temporary "
+        "order by table_name",
+        [MART_SCHEMA],
+    ).fetchall()
+    return {name: (comment or "").strip() for name, comment in rows}
+
+
+def describe_table(con: duckdb.DuckDBPyConnection, table: str) -> TableInfo:
+    """Description and columns of a published mart, from the persisted dbt docs (manifest as fallback)."""
+    tables = published_tables(con)
+    if table not in tables:
+        listing = ", ".join(tables) or "none (run `semitrade run` first)"
+        raise ExportError(f"unknown table {table!r}: only published marts can be exported: {listing}")
+    rows = con.execute(
+        "select column_name, data_type, coalesce(comment, '') from duckdb_columns() "
+        "where database_name = current_database() and schema_name = ? and table_name = ? order by column_index",
+        [MART_SCHEMA, table],
+    ).fetchall()
+    description = tables[table]
+    fallback: tuple[str, dict[str, str]] | None = None
+    if not description or any(not c for _, _, c in rows):
+        fallback = _manifest_descriptions().get(table)
+    if fallback and not description:
+        description = fallback[0].strip()
+    columns = tuple(
+        ColumnInfo(
+            name=name,
+            data_type=dtype,
+            description=(comment or (fallback[1].get(name, "") if fallback else "")).strip(),
+            unit=unit_for(name),
+        )
+        for name, dtype, comment in rows
+    )
+    return TableInfo(table, description, columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# filters → bound-parameter SQL
+
+_COUNTRY_KEYS = ("reporter", "partner", "exporter", "importer")
+_FRIENDLY_KEYS = (*_COUNTRY_KEYS, "segment", "flow", "year", "period", "hs6", "freq")
+_FLOW_ALIASES = {"import": "M", "imports": "M", "export": "X", "exports": "X"}
+_FREQ_ALIASES = {"annual": "A", "monthly": "M"}
+
+
+def parse_filters(items: Sequence[str]) -> list[Filter]:
+    """`key=value` strings → filters; keys are case-insensitive, values keep their text."""
+    filters = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if not sep or not key or not value:
+            raise ExportError(
+                f"bad filter {item!r}: write key=value, e.g. --where reporter=KOR --where year=2018..2020"
+            )
+        filters.append(Filter(key, value))
+    return filters
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _range(text: str) -> tuple[str, str] | None:
+    lo, sep, hi = text.partition("..")
+    return (lo.strip(), hi.strip()) if sep else None
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _country_codes(con: duckdb.DuckDBPyConnection, key: str, value: str) -> list[int]:
+    """ISO3 or M49 → M49 codes as Comtrade uses them (TWN also matches 490, Comtrade's Taiwan)."""
+    if value.isdigit():
+        code = int(value)
+        if not con.execute("select count(*) from main.dim_country where m49_code = ?", [code]).fetchone()[0]:
+            raise ExportError(f"bad filter {key}={value}: no country with M49 code {code} in dim_country")
+        return [code]
+    iso3 = value.upper()
+    if not re.fullmatch(r"[A-Z0-9]{3}", iso3):
+        raise ExportError(f"bad filter {key}={value}: give an ISO3 code (KOR) or an M49 code (410)")
+    codes = [
+        r[0]
+        for r in con.execute(
+            "select m49_code from main.dim_country where iso3 = ? or (? = 'TWN' and is_taiwan_in_comtrade) "
+            "order by 1",
+            [iso3, iso3],
+        ).fetchall()
+    ]
+    if not codes:
+        raise ExportError(f"bad filter {key}={value}: no country with ISO3 code {iso3} in dim_country")
+    return codes
+
+
+def _condition(con: duckdb.DuckDBPyConnection, info: TableInfo, flt: Filter) -> tuple[str, list[object]]:
+    """One filter → (SQL condition over catalog column names, bound parameters)."""
+    key, value = flt.key, flt.value
+    names = {c.name for c in info.columns}
+
+    def need(*candidates: str) -> str:
+        for c in candidates:
+            if c in names:
+                return c
+        raise ExportError(
+            f"bad filter {key}={value}: table {info.name} has no {key} column (looked for {', '.join(candidates)})"
+        )
+
+    if key in _COUNTRY_KEYS:
+        if f"{key}_iso3" in names and f"{key}_code" not in names and not value.isdigit():
+            col, params = f"{key}_iso3", [v.upper() for v in _split(value)]
+        else:
+            col = need(f"{key}_code", f"{key}_m49")
+            params = sorted({c for v in _split(value) for c in _country_codes(con, key, v)})
+        return f"{_ident(col)} in ({', '.join('?' * len(params))})", list(params)
+    if key == "segment":
+        col, vals = need("segment"), [v.lower() for v in _split(value)]
+        known = {
+            r[0]
+            for r in con.execute(
+                "select distinct segment from main.dim_product where segment is not null"
+            ).fetchall()
+        }
+        bad = [v for v in vals if v not in known]
+        if bad:
+            raise ExportError(
+                f"bad filter segment={value}: unknown segment {bad[0]!r}; use one of {', '.join(sorted(known))}"
+            )
+        return f"{_ident(col)} in ({', '.join('?' * len(vals))})", list(vals)
+    if key == "flow":
+        col = need("flow_code")
+        vals = [_FLOW_ALIASES.get(v.lower(), v.upper()) for v in _split(value)]
+        known = {r[0] for r in con.execute("select flow_code from main.dim_flow").fetchall()}
+        bad = [v for v in vals if v not in known]
+        if bad:
+            raise ExportError(
+                f"bad filter flow={value}: unknown flow {bad[0]!r}; use import/export or one of {', '.join(sorted(known))}"
+            )
+        return f"{_ident(col)} in ({', '.join('?' * len(vals))})", list(vals)
+    if key == "freq":
+        col = need("freq_code")
+        vals = [_FREQ_ALIASES.get(v.lower(), v.upper()) for v in _split(value)]
+        if any(v not in ("A", "M") for v in vals):
+            raise ExportError(f"bad filter freq={value}: use A/annual or M/monthly")
+        return f"{_ident(col)} in ({', '.join('?' * len(vals))})", list(vals)
+    if key == "hs6":
+        col, vals = need("hs6"), _split(value)
+        if any(not re.fullmatch(r"\d{6}", v) for v in vals):
+            raise ExportError(f"bad filter hs6={value}: give six-digit HS codes, e.g. hs6=281111,370790")
+        return f"{_ident(col)} in ({', '.join('?' * len(vals))})", list(vals)
+    if key == "year":
+        col = need("ref_year", "year")
+        return _ranged(key, value, col, r"\d{4}", int)
+    if key == "period":
+        col = need("period_key")
+        return _ranged(key, value, col, r"\d{4}(\d{2})?", str)
+    if key in names:
+        vals = _split(value)
+        return f"cast({_ident(key)} as varchar) in ({', '.join('?' * len(vals))})", list(vals)
+    raise ExportError(
+        f"bad filter {key}={value}: unknown key {key!r}; use one of {', '.join(_FRIENDLY_KEYS)} "
+        f"or a column of {info.name}: {', '.join(sorted(names))}"
+    )
+
+
+def _ranged(key: str, value: str, col: str, pattern: str, cast: type) -> tuple[str, list[object]]:
+    parts, params = [], []
+    for part in _split(value):
+        bounds = _range(part) or (part, part)
+        if not all(re.fullmatch(pattern, b) for b in bounds):
+            raise ExportError(f"bad filter {key}={value}: {part!r} is not a {key} or a range like 2018..2020")
+        lo, hi = cast(bounds[0]), cast(bounds[1])
+        if lo > hi:
+            raise ExportError(f"bad filter {key}={value}: range {part!r} runs backwards")
+        parts.append(f"{_ident(col)} between ? and ?")
+        params += [lo, hi]
+    return "(" + " or ".join(parts) + ")", params
+
+
+def build_query(
+    con: duckdb.DuckDBPyConnection, info: TableInfo, filters: Sequence[Filter]
+) -> tuple[str, list[object]]:
+    """SELECT over the mart with the filters as bound parameters; identifiers come from the catalog only."""
+    by_key: dict[str, list[tuple[str, list[object]]]] = {}
+    for flt in filters:
+        by_key.setdefault(flt.key, []).append(_condition(con, info, flt))
+    where, params = [], []
+    for conds in by_key.values():
+        where.append("(" + " or ".join(c for c, _ in conds) + ")")
+        params += [p for _, ps in conds for p in ps]
+    cols = ", ".join(_ident(c.name) for c in info.columns)
+    sql = f"select {cols} from {MART_SCHEMA}.{_ident(info.name)}"  # noqa: S608 - catalog identifiers only
+    if where:
+        sql += " where " + " and ".join(where)
+    return sql, params
+
+
+# ---------------------------------------------------------------------------------------------
+# writers
+
+
+def _label(text: str, limit: int = STATA_LABEL_MAX) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def stata_names(columns: Sequence[str]) -> dict[str, str]:
+    """Column → a unique valid Stata name (letters, digits, _; ≤ 32 characters)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for col in columns:
+        name = re.sub(r"\W", "_", col)
+        if not re.match(r"[A-Za-z_]", name):
+            name = "_" + name
+        name = name[:STATA_NAME_MAX]
+        n = 1
+        while name in used:
+            n += 1
+            name = f"{name[: STATA_NAME_MAX - len(str(n)) - 1]}_{n}"
+        used.add(name)
+        out[col] = name
+    return out
+
+
+def _write_parquet(table: pa.Table, info: TableInfo, tmp: Path, provenance: dict[str, str]) -> None:
+    fields = []
+    for f in table.schema:
+        col = info.column(f.name)
+        meta = {"description": col.description, "unit": col.unit} if col else {}
+        fields.append(f.with_metadata({k: v for k, v in meta.items() if v}))
+    schema = pa.schema(fields, metadata={"description": info.description, **provenance})
+    pq.write_table(table.cast(schema), tmp, compression="zstd")
+
+
+def _write_csv(table: pa.Table, tmp: Path) -> None:
+    pl.from_arrow(table).write_csv(tmp)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas()
+
+
+def _write_dta(table: pa.Table, info: TableInfo, tmp: Path, renamed: dict[str, str], title: str) -> None:
+    frame = _to_pandas(table).rename(columns=renamed)
+    labels = {
+        renamed[c.name]: _label(
+            c.description + (f" [{c.unit}]" if c.unit and c.unit not in c.description else "")
+        )
+        for c in info.columns
+    }
+    dates = {c: "td" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    texts = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object]
+    strl = [c for c in texts if (frame[c].astype("string").str.len().max(skipna=True) or 0) > 2045]
+    frame.to_stata(
+        tmp,
+        write_index=False,
+        version=118,
+        variable_labels=labels,
+        data_label=_label(title),
+        convert_dates=dates,
+        convert_strl=strl,
+    )
+
+
+def _write_xlsx(table: pa.Table, tmp: Path, codebook: pd.DataFrame, notes: list[str]) -> None:
+    frame = _to_pandas(table)
+    with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        frame.to_excel(xl, sheet_name="data", index=False)
+        book_start = len(notes) + 1
+        pd.DataFrame({"notes": notes}).to_excel(xl, sheet_name="codebook", index=False)
+        codebook.to_excel(xl, sheet_name="codebook", index=False, startrow=book_start + 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# codebook
+
+
+def _codebook_frame(info: TableInfo, table: pa.Table, renamed: dict[str, str]) -> pd.DataFrame:
+    rows = []
+    for col in info.columns:
+        arr = table.column(col.name)
+        rows.append(
+            {
+                "name": col.name,
+                **({"stata_name": renamed[col.name]} if renamed else {}),
+                "label": col.description,
+                "type": col.data_type,
+                "unit": col.unit,
+                "n_non_null": len(arr) - arr.null_count,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _md_cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def codebook_markdown(
+    info: TableInfo, book: pd.DataFrame, result: ExportResult, provenance: dict[str, str]
+) -> str:
+    """The codebook written next to an export: description, provenance, one line per column."""
+    lines = [f"# Codebook: {info.name}", ""]
+    if "sample" in result.origins:
+        lines += [f"> **WARNING — {SYNTHETIC_WARNING}**", ""]
+    lines += [info.description or "(no description)", "", "## Provenance", ""]
+    lines += [f"- **{k}**: {_md_cell(v)}" for k, v in provenance.items()]
+    lines += [
+        f"- **query**: `{result.sql}`",
+        f"- **parameters**: `{json.dumps(result.params, default=str)}`",
+        "",
+    ]
+    lines += ["## Columns", ""]
+    header = list(book.columns)
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for row in book.itertuples(index=False):
+        lines.append("| " + " | ".join(_md_cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# entry point
+
+
+def resolve_format(fmt: str | None, out: Path) -> str:
+    """The output format: --format, else the file suffix; they must agree when both are given."""
+    by_suffix = {s: f for f, s in SUFFIXES.items()}
+    guessed = by_suffix.get(out.suffix.lower())
+    if fmt is None:
+        if guessed is None:
+            raise ExportError(
+                f"cannot tell the format of {out}: pass --format {'|'.join(FORMATS)} or use a known suffix"
+            )
+        return guessed
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if guessed is not None and guessed != fmt:
+        raise ExportError(
+            f"--format {fmt} does not match the file name {out.name}: use {out.stem}{SUFFIXES[fmt]}"
+        )
+    return fmt
+
+
+def _shareable(write: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Exports are for sharing: give the file the usual umask permissions, not mkstemp's 0600."""
+
+    def wrapped(tmp: Path) -> None:
+        write(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+
+    return wrapped
+
+
+def codebook_path(out: Path) -> Path:
+    """Where the codebook of an export goes: `<name>.codebook.md` beside it."""
+    return out.with_name(out.name + ".codebook.md")
+
+
+def _check_writable(out: Path) -> None:
+    if out.exists() and out.is_dir():
+        raise ExportError(
+            f"cannot write {out}: it is a directory; give a file name such as {out / 'flows.parquet'}"
+        )
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ExportError(f"cannot write {out}: {parent} is a file, not a directory")
+            break
+
+
+def export_table(
+    table: str,
+    out: Path,
+    fmt: str | None = None,
+    where: Sequence[str] = (),
+    warehouse: Path | None = None,
+) -> ExportResult:
+    """Export one published mart (optionally filtered) to ``out`` and write its codebook beside it.
+
+    Grain and units are the mart's; labels are the dbt column descriptions. Raises ExportError for an
+    unknown table, a bad filter, an unwritable path or a format the rows do not fit in.
+    """
+    out = Path(out).expanduser().absolute()
+    fmt = resolve_format(fmt, out)
+    _check_writable(out)
+    db = Path(warehouse) if warehouse else paths().serving_db
+    if not db.exists():
+        raise ExportError(f"no published warehouse at {db}: run `semitrade run` first")
+    filters = parse_filters(where)
+    with duckdb.connect(str(db), read_only=True) as con:
+        info = describe_table(con, table)
+        sql, params = build_query(con, info, filters)
+        data = con.sql(sql, params=params).to_arrow_table()
+    origins: list[str] = []
+    if "origin" in data.column_names:
+        origins = sorted({o for o in data.column("origin").unique().to_pylist() if o is not None})
+    if fmt == "xlsx" and data.num_rows > EXCEL_MAX_ROWS:
+        raise ExportError(
+            f"{data.num_rows:,} rows do not fit in one Excel sheet ({EXCEL_MAX_ROWS:,} max): "
+            "add --where filters or use --format parquet/csv/dta"
+        )
+    renamed = stata_names([c.name for c in info.columns]) if fmt == "dta" else {}
+    result = ExportResult(out, codebook_path(out), data.num_rows, sql, list(params), origins, renamed)
+    provenance = {
+        "warehouse": str(db),
+        "warehouse_published_at": dt.datetime.fromtimestamp(db.stat().st_mtime, dt.UTC).isoformat(
+            timespec="seconds"
+        ),
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "filters": "; ".join(f"{f.key}={f.value}" for f in filters) or "none",
+        "rows": str(data.num_rows),
+        "format": fmt,
+        "origin": ", ".join(origins) or "n/a",
+    }
+    book = _codebook_frame(info, data, renamed)
+    notes = [f"{info.name}: {info.description}"] + [f"{k}: {v}" for k, v in provenance.items()]
+    if "sample" in origins:
+        notes.insert(0, SYNTHETIC_WARNING)
+    writers: dict[str, Callable[[Path], None]] = {
+        "parquet": lambda tmp: _write_parquet(data, info, tmp, provenance),
+        "csv": lambda tmp: _write_csv(data, tmp),
+        "dta": lambda tmp: _write_dta(data, info, tmp, renamed, f"semitrade {info.name}"),
+        "xlsx": lambda tmp: _write_xlsx(data, tmp, book, notes),
+    }
+    text = codebook_markdown(info, book, result, provenance)
+    try:
+        write_atomic(out, _shareable(writers[fmt]))
+        write_atomic(result.codebook, _shareable(lambda tmp: tmp.write_text(text, encoding="utf-8")))
+    except OSError as exc:
+        raise ExportError(
+            f"cannot write {out}: {exc.strerror or exc}; choose a writable path with --out"
+        ) from exc
+    return result
