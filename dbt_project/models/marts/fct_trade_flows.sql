@@ -1,7 +1,9 @@
 -- One row per source × frequency × reporter × partner × HS6 product (as reported) × period × flow,
 -- the union of every source's int_trade_flows__<source> model (same columns), joined to the
--- product dimension for the semiconductor segment. World (partner 0) and aggregate rows are kept
--- and flagged is_aggregate: never add them to bilateral rows.
+-- product dimension for the semiconductor segment and to the HS concordance for the canonical HS2022
+-- code (the principal HS2022 successor of the reported code; when the code maps to several HS2022
+-- codes, fct_trade_flows_hs2022 shares the value out with weights). World (partner 0) and aggregate rows are kept and flagged is_aggregate:
+-- never add them to bilateral rows.
 {%- set source_models = ['int_trade_flows__comtrade', 'int_trade_flows__kcs', 'int_trade_flows__japan'] %}
 with
 
@@ -18,6 +20,27 @@ flows as (
 products as (
 
     select product_key, segment from {{ ref('dim_product') }}
+
+),
+
+hs2022 as (
+
+    select
+        hs_version,
+        hs6,
+        any_value(target_hs6) filter (where is_principal) as hs6_2022,
+        count(target_hs6) as n_codes,
+        any_value(relationship) as relationship,
+        any_value(breaks) filter (where is_principal) as breaks
+    from {{ ref('int_hs_code_map') }}
+    where target_version = 'H6'
+    group by 1, 2
+
+),
+
+eu as (
+
+    select m49_code, eu_join_year, eu_exit_year from {{ ref('dim_country') }}
 
 ),
 
@@ -38,6 +61,11 @@ final as (
         f.hs6,
         f.hs_version || '-' || f.hs6 as product_key,
         p.segment,
+        h.hs6_2022,
+        case when h.hs6_2022 is not null then 'H6-' || h.hs6_2022 end as product_key_2022,
+        coalesce(h.relationship, 'unmapped') as hs2022_relationship,
+        coalesce(h.n_codes, 0) as hs2022_n_codes,
+        h.breaks as hs2022_breaks,
         f.value_usd,
         f.valuation,
         f.cif_value_usd,
@@ -50,12 +78,19 @@ final as (
         f.is_value_estimated,
         f.partner_code = 0 as is_world_partner,
         f.is_aggregate,
+        coalesce(f.ref_year >= e.eu_join_year and (e.eu_exit_year is null or f.ref_year < e.eu_exit_year), false)
+            as is_partner_eu_member,
         f.origin = 'sample' as is_synthetic,
         f.source_file,
         f.vintage
     from flows as f
     left join products as p
         on p.product_key = f.hs_version || '-' || f.hs6
+    left join hs2022 as h
+        on h.hs_version = f.hs_version
+        and h.hs6 = f.hs6
+    left join eu as e
+        on e.m49_code = f.partner_code
 
 )
 

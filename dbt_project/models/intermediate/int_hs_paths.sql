@@ -1,0 +1,101 @@
+{{ config(materialized='table') }}
+-- One row per path from an HS6 code of any version (H0…H6) to a code of a target version (H6 =
+-- HS2022 for canonical codes, H3 = HS2007 for long series), walking adjacent-version links of
+-- int_hs_concordance_steps: forward when the start is older than the target, backward when newer.
+-- A code with no path to the target (a break the tables cannot bridge) gets one row with a null end.
+{%- set targets = ['H6', 'H3'] %}
+with recursive
+
+steps as (
+
+    select from_version, from_hs6, to_version, to_hs6, is_unchanged
+    from {{ ref('int_hs_concordance_steps') }}
+
+),
+
+starts as (
+
+    {% for target in targets -%}
+    select '{{ target }}' as target_version, hs_version as start_version, hs6 as start_hs6
+    from {{ ref('hs6_codes') }}
+    {% if not loop.last %}union all
+    {% endif %}
+    {%- endfor %}
+
+),
+
+walk as (
+
+    select
+        target_version,
+        start_version,
+        start_hs6,
+        start_version as cur_version,
+        start_hs6 as cur_hs6,
+        start_version || '-' || start_hs6 as path,
+        cast([] as varchar[]) as breaks,
+        0 as n_code_changes
+    from starts
+    union all
+    select
+        w.target_version,
+        w.start_version,
+        w.start_hs6,
+        s.to_version,
+        s.to_hs6,
+        w.path || ' > ' || s.to_version || '-' || s.to_hs6,
+        case when s.is_unchanged then w.breaks else list_append(w.breaks, s.from_version || '>' || s.to_version) end,
+        w.n_code_changes + case when s.from_hs6 = s.to_hs6 then 0 else 1 end
+    from walk as w
+    inner join steps as s
+        on s.from_version = w.cur_version
+        and s.from_hs6 = w.cur_hs6
+    where (w.cur_version < w.target_version and s.to_version > s.from_version)
+       or (w.cur_version > w.target_version and s.to_version < s.from_version)
+
+),
+
+reached as (
+
+    select
+        target_version,
+        start_version,
+        start_hs6,
+        cur_hs6 as end_hs6,
+        path,
+        nullif(array_to_string(breaks, ','), '') as breaks,
+        n_code_changes
+    from walk
+    where cur_version = target_version
+
+),
+
+unreached as (
+
+    select
+        s.target_version,
+        s.start_version,
+        s.start_hs6,
+        cast(null as varchar) as end_hs6,
+        cast(null as varchar) as path,
+        cast(null as varchar) as breaks,
+        cast(null as integer) as n_code_changes
+    from starts as s
+    where not exists (
+        select 1 from reached as r
+        where r.target_version = s.target_version
+          and r.start_version = s.start_version
+          and r.start_hs6 = s.start_hs6
+    )
+
+),
+
+final as (
+
+    select * from reached
+    union all
+    select * from unreached
+
+)
+
+select * from final
