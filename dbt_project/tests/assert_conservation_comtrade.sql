@@ -3,6 +3,8 @@
 -- (files not blocked by the quality gate, the latest vintage of each record key, fact-grain rows:
 -- HS6, partner2 0, customs C00, mode of transport 0). Sums are exact decimals, so the summation order
 -- cannot hide or invent a cent. Returns the periods that differ, with the gap.
+-- Shown in Dagster as a check of fct_trade_flows (it reads the lake source too).
+{{ config(severity='error', meta={'dagster': {'ref': {'name': 'fct_trade_flows'}}}) }}
 with
 
 lake as (

@@ -432,3 +432,22 @@ def read_blocklist(paths: Paths, source: str, dataset: str) -> dict[str, Any]:
     """The last gate verdict of a dataset ({} when the gate never ran)."""
     path = blocklist_path(paths, source, dataset)
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def gate_summary(paths: Paths) -> str:
+    """One line for the CLI: blocked and flagged files over every dataset's last gate verdict."""
+    verdicts = sorted((paths.lake / "_gate").glob("*/*.json")) if (paths.lake / "_gate").exists() else []
+    if not verdicts:
+        return "not run yet"
+    blocked = flagged = files = 0
+    for path in verdicts:
+        body = json.loads(path.read_text(encoding="utf-8"))
+        blocked += len(body.get("blocked", {}))
+        flagged += len(body.get("warnings", {}))
+        files += int(body.get("files_validated", 0))
+    docs = data_docs_dir(paths) / "index.html"
+    where = f"; data docs {docs}" if docs.exists() else ""
+    return (
+        f"{files:,} lake files checked, {blocked:,} blocked (not published), {flagged:,} with flagged rows "
+        f"(lake/_gate/{where})"
+    )

@@ -128,16 +128,95 @@ def comtrade_records() -> DatasetSpec:
         ),
         non_negative=tuple(RENAME[f] for f in NON_NEGATIVE),
         period_column="period",
-        period_regex=r"^\d{4}(0[1-9]|1[0-2])?$",
+        period_regex=r"^\d{4}(?:0[1-9]|1[0-2])?$",
         year_column="ref_year",
         derive=_comtrade_derive,
         unit_value=("primary_value", "net_wgt", ("classification_code", "cmd_code", "flow_code")),
     )
 
 
+def _hs_version_for_year(year_col: str) -> pl.Expr:
+    """The HS version in force in a year (national tariffs follow the WCO editions)."""
+    y = pl.col(year_col)
+    return (
+        pl.when(y >= 2022)
+        .then(pl.lit("H6"))
+        .when(y >= 2017)
+        .then(pl.lit("H5"))
+        .when(y >= 2012)
+        .then(pl.lit("H4"))
+        .when(y >= 2007)
+        .then(pl.lit("H3"))
+        .when(y >= 2002)
+        .then(pl.lit("H2"))
+        .when(y >= 1996)
+        .then(pl.lit("H1"))
+        .otherwise(pl.lit("H0"))
+    )
+
+
+def _national_derive(lf: pl.LazyFrame) -> pl.LazyFrame:
+    return lf.with_columns((_hs_version_for_year("ref_year") + "-" + pl.col("hs6")).alias("hs_key"))
+
+
+def kcs_trade() -> DatasetSpec:
+    """Korea Customs trade lines (lake/kcs/trade): month × partner (ISO2) × HSK10; USD and kg."""
+    from ingest.kcs.parse import LAKE_SCHEMA as KCS_SCHEMA  # noqa: PLC0415 - only when this spec is used
+
+    return DatasetSpec(
+        source="kcs",
+        dataset="trade",
+        asset_key=("kcs", "lake_trade"),
+        schema=KCS_SCHEMA,
+        keys=("period", "stat_cd", "hsk10", "hs6", "source_file", "vintage"),
+        codes=(
+            CodeCheck("stat_cd", _seed_column("kcs_country_codes", "iso2"), "partners in kcs_country_codes"),
+            CodeCheck("hs_key", _hs_keys, "HS6 codes of the HS version in force that year in hs6_codes"),
+            CodeCheck("origin", lambda: ["live", "sample"], "origin live or sample"),
+        ),
+        non_negative=("exp_wgt_kg", "exp_usd", "imp_wgt_kg", "imp_usd"),
+        period_column="period",
+        period_regex=r"^\d{4}(?:0[1-9]|1[0-2])$",
+        year_column="ref_year",
+        derive=_national_derive,
+        unit_value=("imp_usd", "imp_wgt_kg", ("hs6",)),
+    )
+
+
+def japan_trade() -> DatasetSpec:
+    """Japan MOF trade lines (lake/japan/trade): month × flow × country × HS9; thousand JPY."""
+    from ingest.japan.parse import LAKE_SCHEMA as JAPAN_SCHEMA  # noqa: PLC0415
+
+    return DatasetSpec(
+        source="japan",
+        dataset="trade",
+        asset_key=("japan", "lake_trade"),
+        schema=JAPAN_SCHEMA,
+        keys=("period", "flow_code", "hs9", "hs6", "country_code", "source_file", "vintage"),
+        codes=(
+            CodeCheck(
+                "country_code",
+                _seed_column("japan_customs_country_codes", "japan_code"),
+                "countries in japan_customs_country_codes",
+            ),
+            CodeCheck("flow_code", lambda: ["M", "X"], "flow M or X"),
+            CodeCheck("hs_key", _hs_keys, "HS6 codes of the HS version in force that year in hs6_codes"),
+            CodeCheck("origin", lambda: ["live", "sample"], "origin live or sample"),
+        ),
+        non_negative=("quantity1", "quantity2", "value_thousand_jpy"),
+        period_column="period",
+        period_regex=r"^\d{4}(?:0[1-9]|1[0-2])$",
+        year_column="ref_year",
+        derive=_national_derive,
+        unit_value=("value_thousand_jpy", "quantity1", ("hs9", "flow_code", "unit1")),
+    )
+
+
 # (source, dataset) -> spec factory. Add one line per lake dataset.
 SPECS: dict[tuple[str, str], Callable[[], DatasetSpec]] = {
     ("comtrade", "records"): comtrade_records,
+    ("kcs", "trade"): kcs_trade,
+    ("japan", "trade"): japan_trade,
 }
 
 

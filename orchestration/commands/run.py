@@ -10,6 +10,7 @@ import duckdb
 
 from ingest.comtrade import sample
 from ingest.config import Paths, comtrade_api_key, paths
+from ingest.quality.gate import gate_summary
 from orchestration.instance import ensure_dagster_home
 
 
@@ -92,6 +93,7 @@ def print_summary(store: Paths) -> None:
             print(f"  {schema + '.' + name:<45} {n:>10,} rows")
         origins = con.execute("select origin, count(*) from main.fct_trade_flows group by 1 order by 1").fetchall()
     print(f"\nQuarantined rows: {quarantine_count(store):,} (lake/_quarantine)")
+    print(f"Quality gate: {gate_summary(store)}")
     for origin, n in origins:
         label = "SYNTHETIC sample, not published statistics" if origin == "sample" else "live data"
         print(f"fct_trade_flows origin={origin}: {n:,} rows ({label})")

@@ -6,6 +6,8 @@ with
 source as (
 
     select * from {{ source('japan', 'trade') }}
+    -- files the quality gate blocked are not published (docs/data-quality.md)
+    where source_file not in ({{ gate_blocked_source_files('japan', 'trade') }})
 
 ),
 
