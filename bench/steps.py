@@ -1,7 +1,7 @@
 """The measured steps of the benchmark, each run in its own process by ``bench.run``.
 
 ``python -m bench.steps <step> <json-args>`` runs one step and prints one JSON line with its row
-counts (and the process's own peak RSS from getrusage, a cross-check of the sampled value).
+counts (and the process's own peak RSS, VmHWM, a cross-check of the sampled value).
 Data are the SYNTHETIC files of ``bench.generate``: not published statistics.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -201,12 +200,19 @@ STEPS = {
 }
 
 
+def vm_hwm_mb() -> float:
+    """This process's own peak resident set (VmHWM, MB). Unlike getrusage's ru_maxrss it does not
+    inherit the parent's peak across fork + exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def main() -> None:
     step, args = sys.argv[1], json.loads(sys.argv[2])
     result = STEPS[step](**args)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps(result | {"maxrss_mb": round(max(own, kids) / 1024, 1)}))
+    print(json.dumps(result | {"own_peak_rss_mb": round(vm_hwm_mb(), 1)}))
 
 
 if __name__ == "__main__":

@@ -14,9 +14,14 @@ and stream-parse the gzip TSV into the same lake schema with bounded memory (``p
 
 from __future__ import annotations
 
+import gzip
+import itertools
 import json
 import logging
 import os
+import queue
+import threading
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -480,11 +485,6 @@ def _rows(path: Path) -> int:
     return pl.scan_parquet(path).select(pl.len()).collect().item()
 
 
-# Rows per batch of the bulk parse: bounds memory whatever the file size (a batch of raw strings,
-# its typed columns and the Parquet row group being written), large enough to amortise overheads.
-BULK_BATCH_ROWS = 250_000
-
-
 class _ParquetParts:
     """A Parquet file written batch by batch under a temporary name, moved into place by ``commit``
     (fsync + rename), removed by ``discard``. A file of one batch is written by Polars in one go;
@@ -543,30 +543,83 @@ class _BrokenStream(Exception):
     """The gzip TSV stream of a bulk file could not be read to its end (corrupt, truncated)."""
 
 
+# Bytes of decompressed TSV per batch of the bulk parse (about 95k rows of 47 fields): bounds memory
+# whatever the file size (a batch, its typed columns, the next batch being decompressed), and is
+# large enough to amortise the per-batch overhead.
+BULK_CHUNK_BYTES = 32 << 20
+
+
 def _read_guard(read: Callable[[], Any]) -> Any:
     try:
         return read()
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as exc:
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError, EOFError, zlib.error) as exc:
         raise _BrokenStream(str(exc)) from exc
 
 
-def _batches(lf: pl.LazyFrame, rows: int) -> Iterator[pl.DataFrame]:
-    """The batches of a lazy scan; read errors (not write errors) become ``_BrokenStream``."""
-    it = _read_guard(lambda: iter(lf.collect_batches(chunk_size=rows)))
+def _gzip_chunks(path: Path, chunk_bytes: int) -> Iterator[bytes]:
+    """The decompressed TSV in pieces of about ``chunk_bytes`` that end at a line end, each with the
+    header line in front. Decompression runs in a thread (zlib releases the GIL) one piece ahead of
+    the consumer, so it overlaps the typing of the previous piece; memory stays at two pieces."""
+    pieces: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            with gzip.open(path, "rb") as fh:
+                header = fh.readline()
+                if not header.strip():
+                    raise EOFError("empty file: no header line")
+                rest, sent = b"", False
+                while not stop.is_set():
+                    block = fh.read(chunk_bytes)
+                    if not block:
+                        if rest.strip() or not sent:  # a header-only file is one empty piece
+                            pieces.put(header + rest)
+                        break
+                    buf = rest + block
+                    cut = buf.rfind(b"\n") + 1
+                    if cut:
+                        pieces.put(header + buf[:cut])
+                        rest, sent = buf[cut:], True
+                    else:
+                        rest = buf
+            pieces.put(None)
+        except BaseException as exc:  # handed to the consumer, raised there  # noqa: BLE001
+            pieces.put(exc)
+
+    worker = threading.Thread(target=produce, name="bulk-gunzip", daemon=True)
+    worker.start()
+    try:
+        while (item := pieces.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                pieces.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+
+
+def _batches(path: Path, chunk_bytes: int) -> Iterator[pl.DataFrame]:
+    """The rows of a gzip TSV as all-string frames, a piece at a time; read errors become ``_BrokenStream``."""
+    chunks = _gzip_chunks(path, chunk_bytes)
     while True:
-        batch = _read_guard(lambda: next(it, None))
-        if batch is None:
+        piece = _read_guard(lambda: next(chunks, None))
+        if piece is None:
             return
-        yield batch
+        yield _read_guard(lambda p=piece: pl.read_csv(p, separator="\t", infer_schema=False, quote_char=None))
 
 
 def parse_bulk(paths: Paths, entry: LandedFile, *, force: bool = False,
-               batch_rows: int = BULK_BATCH_ROWS) -> parse.ParseResult:
+               chunk_bytes: int = BULK_CHUNK_BYTES) -> parse.ParseResult:
     """Stream one landed bulk gzip TSV into lake/comtrade/records/<partition>/vintage=<sha16>.parquet
     with ``LAKE_SCHEMA``; rows breaking the contract go to the quarantine.
 
-    One pass, bounded memory: Polars scans the gzip stream lazily in batches of ``batch_rows`` rows
-    (no whole file, decompressed or not, is ever held); each batch is typed and validated once and
+    One pass, bounded memory: the gzip stream is decompressed in pieces of ``chunk_bytes`` (no whole
+    file, decompressed or not, is ever held), each read by Polars; each batch is typed and validated once and
     its kept and quarantined rows are appended to the two Parquet files (written atomically). The
     duplicate-key rule spans batches through the keys seen so far (the 10 key fields of a row).
     A file that is not gzip, or whose stream breaks, is quarantined whole (one row, position -1).
@@ -586,18 +639,15 @@ def parse_bulk(paths: Paths, entry: LandedFile, *, force: bool = False,
     kept_w: _ParquetParts | None = None
     bad_w: _ParquetParts | None = None
     try:
-        # Polars decompresses the gzip stream as it scans: no temporary TSV, memory bounded by the batch.
-        lf = pl.scan_csv(src, separator="\t", infer_schema=False, quote_char=None)
-        header = _read_guard(lambda: lf.collect_schema().names())
+        batches = _batches(src, chunk_bytes)
+        first = next(batches, None)
+        header = first.columns if first is not None else []
         by_lower = {h.lower(): h for h in header}
         missing = [api for api in API_FIELDS if api.lower() not in by_lower]
         if len(missing) == len(API_FIELDS):
             return _quarantine_whole(paths, entry, f"{entry.path}: header has none of the Comtrade record fields")
-        base = lf.with_row_index("__row").select(
-            pl.col("__row"),
-            *[pl.col(by_lower[a.lower()]).alias(a) if a.lower() in by_lower else pl.lit(None, pl.String).alias(a)
-              for a in API_FIELDS],
-        )
+        columns = [pl.col(by_lower[a.lower()]).alias(a) if a.lower() in by_lower else pl.lit(None, pl.String).alias(a)
+                   for a in API_FIELDS]
         reason = _reason_expr().alias("__reason")
         kept_cols = [
             *[pl.col(f"__t_{api}").cast(dtype).alias(col) for api, col, dtype, _k, _n in RECORD_FIELDS],
@@ -621,7 +671,8 @@ def parse_bulk(paths: Paths, entry: LandedFile, *, force: bool = False,
         bad_w = _ParquetParts(qpath, QUARANTINE_SCHEMA)
         seen: pl.Series | None = None  # record keys of earlier batches (a struct per row)
         rows_in = 0
-        for raw in _batches(base, batch_rows):
+        for piece in itertools.chain([first], batches):
+            raw = piece.select(pl.int_range(rows_in, rows_in + piece.height, dtype=pl.UInt32).alias("__row"), *columns)
             rows_in += raw.height
             typed = _typed_batch(raw)
             key = typed.select(pl.struct(_KEY_COLS).alias("__key")).to_series()
