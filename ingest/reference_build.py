@@ -1,6 +1,7 @@
 """Convert the official HS correlation tables into the reference seeds shared with dbt.
 
-Run ``python -m ingest.reference_build [SHARED_REFERENCE_DIR]`` to regenerate
+Run ``python -m ingest.reference_build [SHARED_REFERENCE_DIR]`` (default: $SEMITRADE_SHARED_REFERENCE,
+else ``../shared/reference`` next to the checkout) to regenerate
 ``dbt_project/seeds/reference/hs_concordance.csv`` and ``hs_headings.csv`` from the files in
 ``../shared/reference`` (the output is committed; this script documents exactly how it was made).
 
@@ -20,6 +21,7 @@ lists it. Sources:
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -27,9 +29,16 @@ from pathlib import Path
 import openpyxl
 import xlrd
 
-from ingest.reference import seed_path
+from ingest.reference import dbt_project_dir, seed_path
 
-DEFAULT_SHARED = Path("/work/shared/reference")
+
+def _default_shared() -> Path:
+    """$SEMITRADE_SHARED_REFERENCE, else ../shared/reference next to the checkout."""
+    env = os.environ.get("SEMITRADE_SHARED_REFERENCE")
+    return Path(env) if env else dbt_project_dir().parent.parent / "shared" / "reference"
+
+
+DEFAULT_SHARED = _default_shared()
 
 # (source_table, newer_version, older_version, file under hs_reference/, sheet index, columns newer/ex/older/relationship)
 UNSD_TABLES: tuple[tuple[str, str, str, str, int, tuple[int, int | None, int, int]], ...] = (
