@@ -118,3 +118,42 @@ def test_only_the_gate_cases_are_blocked(corpus_run: dict[str, Any]) -> None:
     )
     assert sorted(gate_blocklist(corpus_run["store"])["blocked_source_files"]) == expected
     assert gate.schema_failures == {}
+
+
+KCS_CASES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "kcs" / "index.yaml").read_text())
+
+
+@pytest.mark.parametrize("case", KCS_CASES, ids=[c["file"] for c in KCS_CASES])
+def test_each_korea_customs_bad_input_has_its_expected_outcome(store: Paths, case: dict[str, Any]) -> None:
+    from ingest.kcs.parse import parse_landed as parse_kcs
+
+    # GIVEN a malformed Korea Customs response landed
+    content = (CORPUS / "kcs" / case["file"]).read_bytes()
+    entry, _ = land(
+        store,
+        source="kcs",
+        dataset="trade",
+        partition="case=" + Path(case["file"]).stem,
+        stem="nitemtrade",
+        content=content,
+        params={},
+        origin="sample",
+        suffix=".xml",
+    )
+    # WHEN parsed
+    parsed = parse_kcs(store, entry)
+    quarantine = pl.read_parquet(parsed.quarantine_file) if parsed.quarantine_file else None
+    # THEN nothing is lost, and the outcome is the expected one
+    assert parsed.rows_in == parsed.rows_kept + parsed.rows_quarantined
+    if case["outcome"] == "quarantine":
+        assert (parsed.rows_kept, parsed.rows_quarantined) == (case["kept"], case["quarantined"])
+        assert quarantine is not None and all(case["reason"] in r for r in quarantine["reason"])
+        assert (quarantine["source_row"] >= 1).all() and (quarantine["source_file"] == entry.path).all()
+    elif case["outcome"] == "whole_file":
+        assert (parsed.rows_kept, parsed.rows_quarantined) == (0, 1)
+        assert quarantine is not None and quarantine["source_row"].to_list() == [-1]
+        assert case["reason"] in quarantine["reason"][0]
+    elif case["outcome"] == "kept":
+        assert (parsed.rows_kept, parsed.rows_quarantined) == (case["kept"], 0)
+    else:
+        raise AssertionError(f"unknown outcome {case['outcome']!r} in kcs/index.yaml")
