@@ -17,10 +17,13 @@ recorded there too but do not block. Data docs (HTML) go to ``$SEMITRADE_HOME/qu
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterable
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,7 @@ WARNING = "warning"
 SCHEMA = "schema"
 FILE_COLUMN = "lake_file"
 EXAMPLES = 5
+KEEP_RESULTS = 10  # stored validation results per suite (shown in the data docs)
 
 
 class GateError(RuntimeError):
@@ -361,31 +365,66 @@ def _plain(value: Any) -> Any:
 # -- the gate -----------------------------------------------------------------------------------
 
 
+def _validate_files(
+    paths: Paths, spec: DatasetSpec, files: list[Path], result: GateResult, *, build_docs: bool
+) -> None:
+    context = _context(paths)
+    schemas = schema_frame(files, spec, paths.lake)
+    schema_res = _validate(context, f"{spec.name}__schema", schemas, schema_expectations(spec))
+    bad_schema, _ = _failures(schema_res)
+    good = [f for f in files if f.relative_to(paths.lake).as_posix() not in bad_schema]
+    rows = rows_frame(good, spec, paths.lake)
+    result.rows = rows.height
+    row_res = _validate(context, f"{spec.name}__rows", rows, row_expectations(spec, rows))
+    errors, result.warnings = _failures(row_res)
+    result.blocked = {
+        f: bad_schema.get(f, []) + errors.get(f, []) for f in sorted(set(bad_schema) | set(errors))
+    }
+    lineage = rows.select(FILE_COLUMN, spec.lineage_column).unique(FILE_COLUMN, keep="first")
+    result.source_files = dict(lineage.iter_rows())
+    for lake_file in bad_schema:
+        result.source_files[lake_file] = _source_file_of(paths.lake / lake_file, spec.lineage_column)
+    if build_docs:
+        _prune_history(paths)
+        context.build_data_docs()
+        result.data_docs = data_docs_dir(paths) / "index.html"
+
+
+@contextmanager
+def _ge_lock(paths: Paths) -> Iterator[None]:
+    """One gate at a time per data directory: GE's file context and data docs are not safe to share
+    between concurrent writers (Dagster may run the checks of several datasets in parallel)."""
+    lock = paths.home / "quality" / ".gate.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _prune_history(paths: Paths, keep: int = KEEP_RESULTS) -> None:
+    """Keep the last ``keep`` stored validation results per suite (data docs render every stored
+    result, so an unbounded history would make each run slower), and drop their old HTML pages."""
+    store = paths.home / "quality" / "gx" / "uncommitted" / "validations"
+    for suite in store.iterdir() if store.exists() else []:
+        if not suite.is_dir():
+            continue
+        runs = sorted(p for p in suite.glob("*/*") if p.is_dir())  # <run name>/<UTC run time>
+        for old in runs[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(data_docs_dir(paths) / "validations", ignore_errors=True)
+
+
 def run_gate(paths: Paths, spec: DatasetSpec, *, build_docs: bool = True) -> GateResult:
     """Validate every lake file of ``spec``'s dataset; write the blocklist (always, possibly empty)
     and the data docs. Grain of the verdict: one lake file (= one landed file, one partition vintage)."""
     files = lake_files(paths, spec)
     result = GateResult(spec.source, spec.dataset, files=len(files), rows=0)
     if files:
-        context = _context(paths)
-        schemas = schema_frame(files, spec, paths.lake)
-        schema_res = _validate(context, f"{spec.name}__schema", schemas, schema_expectations(spec))
-        bad_schema, _ = _failures(schema_res)
-        good = [f for f in files if f.relative_to(paths.lake).as_posix() not in bad_schema]
-        rows = rows_frame(good, spec, paths.lake)
-        result.rows = rows.height
-        row_res = _validate(context, f"{spec.name}__rows", rows, row_expectations(spec, rows))
-        errors, result.warnings = _failures(row_res)
-        result.blocked = {
-            f: bad_schema.get(f, []) + errors.get(f, []) for f in sorted(set(bad_schema) | set(errors))
-        }
-        lineage = rows.select(FILE_COLUMN, spec.lineage_column).unique(FILE_COLUMN, keep="first")
-        result.source_files = dict(lineage.iter_rows())
-        for lake_file in bad_schema:
-            result.source_files[lake_file] = _source_file_of(paths.lake / lake_file, spec.lineage_column)
-        if build_docs:
-            context.build_data_docs()
-            result.data_docs = data_docs_dir(paths) / "index.html"
+        with _ge_lock(paths):
+            _validate_files(paths, spec, files, result, build_docs=build_docs)
     result.blocklist = write_blocklist(paths, result)
     if result.blocked:
         log.warning(
