@@ -6,7 +6,7 @@ columns end in `_usd` (US dollars) and weights in `_kg` (kilograms), and every c
 description as a label (Stata variable labels, Parquet field metadata, the codebook).
 
 Filters (`--where key=value`) use friendly keys that are translated into bound-parameter SQL:
-reporter / partner / exporter / importer (ISO3 or M49), segment, flow (M, X, import, export),
+reporter / partner / exporter / importer / supplier (ISO3 or M49), segment, flow (M, X, import, export),
 year and period (single values, lists `a,b` or ranges `a..b`), hs6, freq (A, M, annual, monthly).
 Any other column of the table can be filtered by exact text match (`--where hs_version=H5`).
 Repeating a key ORs its values; different keys are ANDed.
@@ -52,7 +52,7 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_share", "share (0–1)"),
     ("_ratio", "ratio"),
     ("_rate", "rate (fraction)"),
-    ("_hhi", "index (0–1)"),
+    ("_hhi", "index (scale in the label)"),
     ("_index", "index"),
 )
 _UNIT_NAMES: dict[str, str] = {
@@ -62,7 +62,8 @@ _UNIT_NAMES: dict[str, str] = {
     "ref_month": "month (1–12)",
     "month": "month (1–12)",
     "quarter": "quarter (1–4)",
-    "hhi": "index (0–1)",
+    "hhi": "index (scale in the label)",
+    "rca": "index",
 }
 
 
@@ -184,7 +185,7 @@ def describe_table(con: duckdb.DuckDBPyConnection, table: str) -> TableInfo:
 # ---------------------------------------------------------------------------------------------
 # filters → bound-parameter SQL
 
-_COUNTRY_KEYS = ("reporter", "partner", "exporter", "importer")
+_COUNTRY_KEYS = ("reporter", "partner", "exporter", "importer", "supplier")
 _FRIENDLY_KEYS = (*_COUNTRY_KEYS, "segment", "flow", "year", "period", "hs6", "freq")
 _FLOW_ALIASES = {"import": "M", "imports": "M", "export": "X", "exports": "X"}
 _FREQ_ALIASES = {"annual": "A", "monthly": "M"}
@@ -489,6 +490,25 @@ def resolve_format(fmt: str | None, out: Path) -> str:
     return fmt
 
 
+def _origins(con: duckdb.DuckDBPyConnection, info: TableInfo, data: pa.Table) -> tuple[list[str], str]:
+    """Origins of the exported rows ('live', 'sample'), and a note on where they were read from.
+
+    Marts without an `origin` column that derive from the facts (`fct_*`) inherit the origins of the
+    warehouse's fct_trade_flows, so an indicator computed from the SYNTHETIC sample is flagged too;
+    dimensions (reference data from seeds) have none.
+    """
+    if "origin" in data.column_names:
+        return sorted({o for o in data.column("origin").unique().to_pylist() if o is not None}), ""
+    if info.name.startswith("fct_") and "fct_trade_flows" in published_tables(con):
+        rows = con.execute(
+            "select distinct origin from main.fct_trade_flows where origin is not null"
+        ).fetchall()
+        return sorted(
+            r[0] for r in rows
+        ), " (of the warehouse's fct_trade_flows, which this mart is derived from)"
+    return [], ""
+
+
 def _shareable(write: Callable[[Path], None]) -> Callable[[Path], None]:
     """Exports are for sharing: give the file the usual umask permissions, not mkstemp's 0600."""
 
@@ -541,9 +561,7 @@ def export_table(
         info = describe_table(con, table)
         sql, params = build_query(con, info, filters)
         data = con.sql(sql, params=params).to_arrow_table()
-    origins: list[str] = []
-    if "origin" in data.column_names:
-        origins = sorted({o for o in data.column("origin").unique().to_pylist() if o is not None})
+        origins, origin_note = _origins(con, info, data)
     if fmt == "xlsx" and data.num_rows > EXCEL_MAX_ROWS:
         raise ExportError(
             f"{data.num_rows:,} rows do not fit in one Excel sheet ({EXCEL_MAX_ROWS:,} max): "
@@ -560,7 +578,7 @@ def export_table(
         "filters": "; ".join(f"{f.key}={f.value}" for f in filters) or "none",
         "rows": str(data.num_rows),
         "format": fmt,
-        "origin": ", ".join(origins) or "n/a",
+        "origin": (", ".join(origins) or "n/a") + origin_note,
     }
     book = _codebook_frame(info, data, renamed)
     notes = [f"{info.name}: {info.description}"] + [f"{k}: {v}" for k, v in provenance.items()]

@@ -1,7 +1,8 @@
 """The static HTML report: Korea–Japan semiconductor trade in four plotly charts, one offline file.
 
-Source: the published, read-only warehouse (`fct_trade_flows`, `dim_country`); values in US dollars
-as reported (imports CIF, exports FOB). The page inlines plotly.js once, so it opens without a
+Source: the published, read-only warehouse (`fct_trade_flows` rows with source = 'comtrade', so that
+both sides of the mirror come from one source; `dim_country`); values in US dollars as reported
+(imports CIF, exports FOB). The page inlines plotly.js once, so it opens without a
 network. When the warehouse holds the offline sample, every chart and the page banner say SYNTHETIC.
 """
 
@@ -78,7 +79,7 @@ def segments_chart(con: duckdb.DuckDBPyConnection, synthetic: bool) -> go.Figure
         """
         select ref_year as year, flow_code, segment, sum(value_usd) / 1e6 as usd_millions
         from main.fct_trade_flows
-        where freq_code = 'A' and reporter_code = ? and partner_code = ? and flow_code in ('M', 'X')
+        where source = 'comtrade' and freq_code = 'A' and reporter_code = ? and partner_code = ? and flow_code in ('M', 'X')
           and segment is not null and not is_aggregate
         group by all order by year, segment
         """,
@@ -124,7 +125,7 @@ def dependence_chart(con: duckdb.DuckDBPyConnection, synthetic: bool) -> go.Figu
                    sum(value_usd) filter (where partner_code = ?) as from_japan,
                    sum(value_usd) filter (where partner_code = ?) as from_world
             from main.fct_trade_flows
-            where freq_code = 'M' and reporter_code = ? and flow_code = 'M' and hs6 in (?, ?, ?)
+            where source = 'comtrade' and freq_code = 'M' and reporter_code = ? and flow_code = 'M' and hs6 in (?, ?, ?)
             group by all
         )
         select hs6, strftime(quarter_start, '%Y-%m-%d') as quarter_start, from_japan / from_world as japan_share
@@ -165,7 +166,7 @@ def shock_chart(con: duckdb.DuckDBPyConnection, synthetic: bool, names: dict[int
         select strftime(make_date(ref_year, ref_month, 1), '%Y-%m-%d') as month, partner_code,
                sum(value_usd) / 1e6 as usd_millions
         from main.fct_trade_flows
-        where freq_code = 'M' and reporter_code = ? and flow_code = 'M' and hs6 = ?
+        where source = 'comtrade' and freq_code = 'M' and reporter_code = ? and flow_code = 'M' and hs6 = ?
           and ref_year between 2018 and 2020
         group by all order by month, partner_code
         """,
@@ -224,7 +225,7 @@ def mirror_chart(con: duckdb.DuckDBPyConnection, synthetic: bool) -> go.Figure:
                    sum(value_usd) filter (where reporter_code = ? and partner_code = ? and flow_code = 'M') / 1e6 as korea_imports,
                    sum(value_usd) filter (where reporter_code = ? and partner_code = ? and flow_code = 'X') / 1e6 as japan_exports
             from main.fct_trade_flows
-            where freq_code = 'M' and segment is not null and not is_aggregate
+            where source = 'comtrade' and freq_code = 'M' and segment is not null and not is_aggregate
             group by all
         )
         select *, (korea_imports - japan_exports) / japan_exports as discrepancy
@@ -294,7 +295,7 @@ CAPTIONS: dict[str, str] = {
     "Japan sells Korea materials and equipment; Korea sells Japan devices.",
     "chart-dependence": "Japan's share = Korea's imports from Japan ÷ Korea's imports from the World (partner 0), summed over the months of each quarter. "
     "The dashed line marks Japan's licensing requirement of 4 July 2019.",
-    "chart-shock": "Korea's monthly imports of hydrogen fluoride, stacked by supplier (bilateral rows only); the dotted line is the World total. "
+    "chart-shock": "Korea's monthly imports of hydrogen fluoride, stacked by supplier (bilateral rows only); the dotted line is Korea's reported total from the World, which also covers suppliers outside the sample. "
     "Watch Japan's share collapse after July 2019 and other suppliers fill the gap.",
     "chart-mirror": "Mirror statistics for all semiconductor codes: importers report CIF (freight and insurance included) and sometimes book a shipment a month later; "
     "exporters report FOB. A persistent positive gap of a few percent is the CIF/FOB margin.",
@@ -345,7 +346,7 @@ footer {{ color: #777; font-size: 0.8em; border-top: 1px solid #ddd; padding-top
 licences for hydrogen fluoride, photoresist and fluorinated polyimide. Four views of the warehouse's marts.</p>
 {chr(10).join(sections)}
 <footer>Built {built} from {html.escape(str(warehouse))} (published {published}); origin of the rows: {html.escape(", ".join(origins) or "n/a")}.
-Sources: UN Comtrade-shaped records via semitrade (dbt mart fct_trade_flows). Charts: plotly, inlined — the page works offline.</footer>
+Source: UN Comtrade records of the dbt mart fct_trade_flows (source = 'comtrade'; national customs rows are left out so no flow is counted twice). Charts: plotly, inlined — the page works offline.</footer>
 </body>
 </html>
 """

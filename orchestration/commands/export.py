@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="filter; keys: reporter, partner, exporter, importer (ISO3 or M49), segment, flow (M/X, "
+        help="filter; keys: reporter, partner, exporter, importer, supplier (ISO3 or M49), segment, flow (M/X, "
         "import/export), year and period (2018, 2018,2019 or 2018..2020), hs6, freq (A/M) or any column; "
         "repeated keys are ORed, different keys ANDed",
     )

@@ -1,9 +1,9 @@
 """BI serving: readers of the published warehouse never fail, never block a run, never see a partial build.
 
 Two reader processes query `warehouse/semitrade.duckdb` through SQLAlchemy + duckdb-engine (what
-Superset, Metabase's Python bridges and notebooks use) while the real `main` job rebuilds the warehouse
-with more data (`dbt build`) and republishes it: one reader reconnects for every query (NullPool), one
-keeps a pooled connection open for the whole run, as a BI server does. Also: dbt descriptions are
+Superset and notebooks use) while the real `main` job lands one more year, rebuilds the warehouse
+(`dbt build`, quality gates included) and republishes it: one reader reconnects for every query
+(NullPool), one keeps a pooled connection open for the whole run, as a BI server does. Also: dbt descriptions are
 persisted as table/column comments, and `dbt docs generate` works.
 """
 
@@ -84,6 +84,23 @@ def _wait_for(predicate: object, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(0.1)
+
+
+def _dbt(args: list[str], home: Path, work: Path) -> subprocess.CompletedProcess[str]:
+    """Run dbt on the project for SEMITRADE_HOME=home, with target and logs in ``work``."""
+    project = dbt_project_dir()
+    env = {**os.environ, "SEMITRADE_HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.pop("SEMITRADE_WAREHOUSE_PATH", None)
+    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project)]
+    command += [
+        "--profiles-dir",
+        str(project),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
 
 
 def test_readers_see_no_error_and_no_partial_build_while_the_main_job_republishes(
@@ -172,34 +189,8 @@ def test_dbt_descriptions_are_persisted_as_comments_in_the_serving_file(publishe
 
 def test_dbt_docs_generate_writes_a_catalog_with_the_marts(published_home: Paths, tmp_path: Path) -> None:
     # GIVEN a built warehouse (the pipeline's build file, not the read-only serving copy)
-    env = {
-        **os.environ,
-        "SEMITRADE_HOME": str(published_home.home),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    project = dbt_project_dir()
-    dbt = Path(sys.executable).parent / "dbt"
     # WHEN `dbt docs generate` runs, into a target folder of its own
-    proc = subprocess.run(
-        [
-            str(dbt),
-            "docs",
-            "generate",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    proc = _dbt(["docs", "generate"], published_home.home, tmp_path)
     # THEN it succeeds and the catalog lists the marts with their columns and persisted comments
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     target = tmp_path / "target"

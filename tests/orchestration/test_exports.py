@@ -271,3 +271,22 @@ def test_filters_parse_case_insensitive_keys() -> None:
         ("reporter", "KOR"),
         ("year", "2018..2020"),
     ]
+
+
+def test_indicator_marts_export_with_friendly_keys_and_the_synthetic_warning(
+    home: Paths, tmp_path: Path
+) -> None:
+    # GIVEN the 2019 export-control supplier mart (built by dbt from the SYNTHETIC sample)
+    if not _query(
+        home, "select count(*) from duckdb_tables() where table_name = 'fct_export_control_2019_suppliers'"
+    )[0][0]:
+        pytest.skip("fct_export_control_2019_suppliers is not published in this warehouse")
+    # WHEN exporting China's rows with the friendly supplier key
+    result = export_table("fct_export_control_2019_suppliers", tmp_path / "china.csv", where=["supplier=CHN"])
+    # THEN only China's rows come out, all of them, and the codebook warns that they are synthetic
+    got = pl.read_csv(result.path)
+    expected = _query(
+        home, "select count(*) from fct_export_control_2019_suppliers where supplier_code = 156"
+    )[0][0]
+    assert got.height == expected > 0 and set(got["supplier_code"]) == {156}
+    assert "SYNTHETIC SAMPLE" in result.codebook.read_text()

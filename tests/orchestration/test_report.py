@@ -79,11 +79,12 @@ def test_the_charts_hold_the_warehouse_numbers(report_dir: Path, published_home:
     with duckdb.connect(str(published_home.serving_db), read_only=True) as con:
         hf_from_japan = con.execute(
             "select strftime(make_date(ref_year, ref_month, 1), '%Y-%m-%d'), value_usd / 1e6 from fct_trade_flows "
-            "where freq_code = 'M' and reporter_code = 410 and partner_code = 392 and flow_code = 'M' "
+            "where source = 'comtrade' and freq_code = 'M' and reporter_code = 410 and partner_code = 392 and flow_code = 'M' "
             "and hs6 = '281111' order by 1"
         ).fetchall()
         materials_2019 = con.execute(
-            "select sum(value_usd) / 1e6 from fct_trade_flows where freq_code = 'A' and ref_year = 2019 "
+            "select sum(value_usd) / 1e6 from fct_trade_flows where source = 'comtrade' and freq_code = 'A' "
+            "and ref_year = 2019 "
             "and reporter_code = 410 and partner_code = 392 and flow_code = 'M' and segment = 'materials'"
         ).fetchone()[0]
     # THEN the shock chart's Japan series is Korea's monthly HF imports from Japan, month by month
