@@ -133,6 +133,9 @@ def _setup_home(work: Path, home: Path) -> str:
     main job on the offline sample, run once per commit in ``work/base-<commit>`` and its lake copied
     into ``home``, so that ``dbt build`` of every mart has all its sources. Returns "ok" or the failure."""
     base = work / f"base-{_commit()}"
+    built = sorted(work.glob("base-*/lake"), key=lambda p: p.stat().st_mtime)
+    if not (base / "lake").exists() and built and os.environ.get("SEMITRADE_BENCH_REUSE_BASE"):
+        base = built[-1].parent  # another commit's base: the same sources unless their code changed
     if not (base / "lake").exists():
         shutil.rmtree(base, ignore_errors=True)
         env = os.environ | {"SEMITRADE_HOME": str(base), "DAGSTER_HOME": str(base / "dagster")}
@@ -149,7 +152,7 @@ def _setup_home(work: Path, home: Path) -> str:
             shutil.rmtree(base / "lake", ignore_errors=True)
             return f"FAILED ({proc.returncode}): {(proc.stdout + proc.stderr)[-300:]}"
     shutil.copytree(base / "lake", home / "lake")
-    return "ok"
+    return f"ok ({base.name})"
 
 
 def _json_files(work: Path) -> tuple[Path, list[str]]:
@@ -164,7 +167,7 @@ def _json_files(work: Path) -> tuple[Path, list[str]]:
 
 
 def run(
-    rows: int, work: Path, *, rows_per_file: int, max_gb: float, keep: bool, pandas: bool
+    rows: int, work: Path, *, rows_per_file: int, max_gb: float, keep: bool, pandas: bool, dbt: bool = True
 ) -> dict[str, Any]:
     """Run every contender on the same files; the result document (also written to bench/results)."""
     started = datetime.now(UTC)
@@ -197,6 +200,8 @@ def run(
 
     results: list[Measure] = []
 
+    partial = RESULTS / f"bench_{rows}.partial.json"
+
     def add(m: Measure) -> Measure:
         results.append(m)
         state = (
@@ -205,6 +210,10 @@ def run(
             else ""
         )
         print(f"  {m.name:<38} {state}  {m.note}", flush=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)  # what is measured so far, should the run be stopped
+        partial.write_text(
+            json.dumps({"partial": True, "results": [asdict(r) for r in results]}, indent=1) + "\n"
+        )
         return m
 
     print(f"  {'contender':<38} {'wall':>8}    {'throughput':>12}         {'peak RSS':>8}")
@@ -223,16 +232,20 @@ def run(
     ingest = add(
         measure("ours: bulk → lake, 2 processes", "ours_ingest", max_gb, files=files, home=str(home), jobs=2)
     )
-    dbt = add(measure("ours: dbt build (all models+tests)", "dbt_build", max_gb, home=str(home)))
+    if dbt:
+        wh = add(measure("ours: dbt build (all models+tests)", "dbt_build", max_gb, home=str(home)))
+    else:
+        wh = Measure("ours: dbt build (skipped: --skip-dbt)", 0.0, 0, 0.0, ok=False, note="not run")
     total = Measure(
         "ours: bulk → lake → marts",
-        ingest.seconds + dbt.seconds,
+        ingest.seconds + wh.seconds,
         ingest.rows,
-        max(ingest.peak_rss_mb, dbt.peak_rss_mb),
-        ingest.rows / (ingest.seconds + dbt.seconds),
-        ok=ingest.ok and dbt.ok,
+        max(ingest.peak_rss_mb, wh.peak_rss_mb),
+        ingest.rows / (ingest.seconds + wh.seconds),
+        ok=ingest.ok and wh.ok,
     )
-    add(total)
+    if dbt:
+        add(total)
     pol = add(
         measure(
             "limit: polars scan_csv→sink_parquet",
@@ -279,7 +292,9 @@ def run(
     spec = generate.plan(rows, rows_per_file)[0]
     revised = generate.revised(spec, out, revision=1)
     ref = add(
-        measure("ours: refresh one reporter-period", "refresh", max_gb, file=str(revised), home=str(home))
+        measure(
+            "ours: refresh one reporter-period", "refresh", max_gb, file=str(revised), home=str(home), dbt=dbt
+        )
     )
 
     limits = [m for m in (pol, duck) if m.ok]
@@ -303,7 +318,7 @@ def run(
         print(f"  {k:<32} {v}")
     if ref.rows:
         print(
-            f"refresh of one reporter-period ({spec.rows:,} rows) in a {rows:,}-row warehouse: "
+            f"refresh of one reporter-period ({spec.rows:,} rows) in a {rows:,}-row lake/warehouse: "
             f"{ref.seconds:.1f} s (lake {ref.detail['lake_seconds']} s, dbt build {ref.detail['dbt_seconds']} s)"
         )
 
@@ -335,6 +350,7 @@ def run(
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"bench_{rows}.json"
     path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    partial.unlink(missing_ok=True)
     print(f"\nwritten {path.relative_to(REPO)}")
     if not keep:
         shutil.rmtree(out, ignore_errors=True)
@@ -360,6 +376,7 @@ def main(argv: list[str] | None = None) -> None:
         "--keep", action="store_true", help="keep lakes, warehouses and outputs (generated files are kept)"
     )
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas bulk baseline")
+    ap.add_argument("--skip-dbt", action="store_true", help="lake only: no dbt build (nor its refresh part)")
     args = ap.parse_args(argv)
     run(
         args.rows,
@@ -368,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
         max_gb=args.max_gb,
         keep=args.keep,
         pandas=not args.no_pandas,
+        dbt=not args.skip_dbt,
     )
 
 

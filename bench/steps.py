@@ -103,13 +103,15 @@ def dbt_build(home: str, select: str | None = None) -> dict[str, Any]:
     return result | {"rows": fct, "fct_rows": fct, "main_tables": models}
 
 
-def refresh(file: str, home: str) -> dict[str, Any]:
+def refresh(file: str, home: str, dbt: bool = True) -> dict[str, Any]:
     """Incremental refresh of one reporter-period: land + parse its revised file, then ``dbt build``."""
     import time
 
     t0 = time.perf_counter()
     lake = ours_ingest([file], home)
     t1 = time.perf_counter()
+    if not dbt:
+        return {"rows": lake["rows"], "lake_seconds": round(t1 - t0, 3), "dbt_seconds": None}
     wh = dbt_build(home)
     t2 = time.perf_counter()
     return {
