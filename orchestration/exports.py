@@ -388,15 +388,44 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas()
 
 
+def _stata_frame(table: pa.Table) -> pd.DataFrame:
+    """A frame Stata can store: dates as datetimes, booleans with nulls as 0/1/missing, decimals as
+    doubles, all-null columns as missing numbers, nested values and odd types as text."""
+    columns = []
+    for f, col in zip(table.schema, table.columns, strict=True):
+        t = f.type
+        if pa.types.is_null(t) or (col.null_count == len(col) and not pa.types.is_string(t)):
+            col = pa.nulls(len(col), pa.float64()) if not pa.types.is_null(t) else col.cast(pa.float64())
+        elif pa.types.is_boolean(t) and col.null_count:
+            col = col.cast(pa.int8())
+        elif pa.types.is_decimal(t):
+            col = col.cast(pa.float64())
+        elif pa.types.is_timestamp(t) and t.tz is not None:
+            col = col.cast(pa.timestamp(t.unit))
+        elif pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_time(t) or pa.types.is_duration(t):
+            col = pa.array([None if v is None else str(v) for v in col.to_pylist()], pa.string())
+        columns.append(col)
+    frame = pa.table(columns, names=table.column_names).to_pandas(date_as_object=False)
+    for name in frame.columns:
+        # a text column with no value at all is "prohibited" for Stata: store it as missing numbers
+        if frame[name].isna().all() and not pd.api.types.is_numeric_dtype(frame[name]):
+            frame[name] = pd.Series(float("nan"), index=frame.index)
+    return frame
+
+
 def _write_dta(table: pa.Table, info: TableInfo, tmp: Path, renamed: dict[str, str], title: str) -> None:
-    frame = _to_pandas(table).rename(columns=renamed)
+    frame = _stata_frame(table).rename(columns=renamed)
     labels = {
         renamed[c.name]: _label(
             c.description + (f" [{c.unit}]" if c.unit and c.unit not in c.description else "")
         )
         for c in info.columns
     }
-    dates = {c: "td" for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    dates = {}
+    for c in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[c]):
+            values = frame[c].dropna()
+            dates[c] = "td" if (values == values.dt.normalize()).all() else "tc"  # date or date-time
     texts = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c]) or frame[c].dtype == object]
     strl = [c for c in texts if (frame[c].astype("string").str.len().max(skipna=True) or 0) > 2045]
     frame.to_stata(

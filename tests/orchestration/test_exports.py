@@ -290,3 +290,20 @@ def test_indicator_marts_export_with_friendly_keys_and_the_synthetic_warning(
     )[0][0]
     assert got.height == expected > 0 and set(got["supplier_code"]) == {156}
     assert "SYNTHETIC SAMPLE" in result.codebook.read_text()
+
+
+def test_stata_export_of_dates_and_nullable_flags(home: Paths, tmp_path: Path) -> None:
+    # GIVEN the period dimension (dates, booleans) and the country dimension (flags that may be null)
+    # WHEN both are exported to Stata
+    periods = export_table("dim_period", tmp_path / "periods.dta")
+    countries = export_table("dim_country", tmp_path / "countries.dta")
+    # THEN dates arrive as dates, flags as 0/1, and every row is there
+    frame = pd.read_stata(periods.path)
+    july = frame.loc[frame["period_key"] == "201907"].iloc[0]
+    assert july["period_start"] == pd.Timestamp("2019-07-01") and july["is_after_2019_export_control"] == 1
+    assert len(frame) == periods.rows == _query(home, "select count(*) from dim_period")[0][0]
+    assert (
+        len(pd.read_stata(countries.path))
+        == countries.rows
+        == _query(home, "select count(*) from dim_country")[0][0]
+    )
