@@ -40,6 +40,10 @@ def semitrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
 MART_TABLES = ("fct_trade_flows", "dim_country", "dim_product", "dim_period", "dim_flow")
 
 
+class IncompleteBuildError(RuntimeError):
+    """The dbt build lacks a core mart: publishing it would serve a broken warehouse."""
+
+
 def publish_warehouse(build_db: Path, serving_db: Path) -> Path:
     """Copy the finished build to the serving file in one atomic rename and make it read-only.
 
@@ -49,6 +53,10 @@ def publish_warehouse(build_db: Path, serving_db: Path) -> Path:
         raise FileNotFoundError(f"no warehouse build at {build_db}: run the dbt assets first")
     with duckdb.connect(str(build_db)) as con:
         con.execute("checkpoint")
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()}
+    missing = sorted(set(MART_TABLES) - tables)
+    if missing:
+        raise IncompleteBuildError(f"the build at {build_db} lacks the core marts {missing}; not publishing it")
 
     def copy(tmp: Path) -> None:
         shutil.copyfile(build_db, tmp)
@@ -74,9 +82,6 @@ def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResu
     with duckdb.connect(str(serving), read_only=True) as con:
         tables = [r[0] for r in con.execute(
             "select table_name from duckdb_tables() where schema_name = 'main' order by 1").fetchall()]
-        missing = sorted(set(MART_TABLES) - set(tables))
-        if missing:
-            raise dg.Failure(f"the published warehouse lacks the core marts {missing}; the dbt build is incomplete")
         counts = {}
         for table in tables:
             quoted = '"' + table.replace('"', '""') + '"'

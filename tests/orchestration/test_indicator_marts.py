@@ -188,8 +188,8 @@ def test_hhi_is_on_the_0_to_10000_scale(con: duckdb.DuckDBPyConnection) -> None:
         ("fct_export_control_2019_summary", "hhi_after"),
     ):
         low, high, n = con.execute(
-            f"select min({column}), max({column}), count({column}) from {table}"
-        ).fetchone()  # noqa: S608 - fixed names
+            f"select min({column}), max({column}), count({column}) from {table}"  # noqa: S608 - fixed names
+        ).fetchone()
         assert n > 0 and 0 < low and high <= 10000 + 1e-6, table
     # a market with one supplier has HHI 10 000
     assert con.execute(
