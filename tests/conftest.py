@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,3 +23,49 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+# -- secrets canary (tests/quality/test_zz_secrets.py) ------------------------------------------
+# Distinctive fake keys set for the whole session: whatever the suite writes (data directories,
+# logs, reports, exception texts) must never contain them. Tests that need "no key" delenv it.
+CANARY_KEYS = {
+    "COMTRADE_API_KEY": "canary-COMTRADE-5e1f0c9a77d4b2e8",
+    "DATA_GO_KR_KEY": "canary-DATAGOKR-3b8d62e0f1a9c4d7",
+}
+CANARY_TEXTS: list[str] = []  # captured logs, output and failure texts of every test (see the hook below)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def canary_keys() -> Iterator[dict[str, str]]:
+    """Set the canary keys in the environment for the whole session; collect every log record."""
+    handler = _CanaryLogHandler()
+    logging.getLogger().addHandler(handler)
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in CANARY_KEYS.items():
+            mp.setenv(name, value)
+        yield CANARY_KEYS
+    logging.getLogger().removeHandler(handler)
+
+
+class _CanaryLogHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            CANARY_TEXTS.append(self.format(record))
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted is still kept raw
+            CANARY_TEXTS.append(repr(record.__dict__))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep every test's failure text, captured stdout/stderr and captured log for the canary test."""
+    report = yield
+    CANARY_TEXTS.append(report.longreprtext)
+    CANARY_TEXTS.extend(content for _, content in report.sections)
+    if call.excinfo is not None:
+        CANARY_TEXTS.append(str(call.excinfo.value))
+    return report
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The secrets test greps what every other test left behind, so it runs last."""
+    items.sort(key=lambda item: "test_zz_secrets" in item.nodeid)
