@@ -3,7 +3,7 @@
 import os
 import shutil
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class IncompleteBuildError(RuntimeError):
     """The dbt build lacks a core mart: publishing it would serve a broken warehouse."""
 
 
-def publish_warehouse(build_db: Path, serving_db: Path) -> Path:
+def publish_warehouse(build_db: Path, serving_db: Path, required: Iterable[str] = MART_TABLES) -> Path:
     """Copy the finished build to the serving file in one atomic rename and make it read-only.
 
     BI tools keep the old file open (same inode) until they reconnect; they never see a half-built state.
@@ -54,7 +54,7 @@ def publish_warehouse(build_db: Path, serving_db: Path) -> Path:
     with duckdb.connect(str(build_db)) as con:
         con.execute("checkpoint")
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()}
-    missing = sorted(set(MART_TABLES) - tables)
+    missing = sorted(set(required) - tables)
     if missing:
         raise IncompleteBuildError(f"the build at {build_db} lacks the core marts {missing}; not publishing it")
 

@@ -18,10 +18,8 @@ import pytest
 
 from ingest import reference_build
 from ingest.reference import dbt_project_dir, read_seed, seed_path
+from tests.reference_tables import SHARED  # ../shared/reference or the fixture copy
 
-# The official tables: ../shared/reference when mounted, else the copy in tests/fixtures (same files).
-FIXTURE_SHARED = Path(__file__).resolve().parents[1] / "fixtures" / "shared_reference"
-SHARED = reference_build.DEFAULT_SHARED if (reference_build.DEFAULT_SHARED / "hs_reference").is_dir() else FIXTURE_SHARED
 TESTS_DIR = dbt_project_dir() / "tests"
 
 

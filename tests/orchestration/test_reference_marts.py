@@ -14,8 +14,8 @@ import duckdb
 import openpyxl
 import pytest
 
-from ingest import reference_build
 from ingest.config import Paths, paths
+from tests.reference_tables import SHARED
 
 SCOPE = {
     "mode": "sample",
@@ -166,13 +166,10 @@ def test_hs2017_854140_split_by_hs2022(con: duckdb.DuckDBPyConnection) -> None:
     assert set(shares) == {"854141", "854149"}
 
 
-@pytest.mark.skipif(
-    not (reference_build.DEFAULT_SHARED / "hs_reference").is_dir(), reason="shared reference data not mounted"
-)
 def test_chained_hs2022_to_hs2007_links_equal_the_direct_unsd_table(con: duckdb.DuckDBPyConnection) -> None:
     # GIVEN the official direct HS2022→HS2007 correlation table (not used to build the models)
     path = (
-        reference_build.DEFAULT_SHARED
+        SHARED
         / "hs_reference"
         / "unsd_correlation"
         / "HS2022toHS2007ConversionAndCorrelationTables.xlsx"

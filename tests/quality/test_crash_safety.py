@@ -62,7 +62,7 @@ def dying_copy(src, dst, *args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 warehouse.shutil.copyfile = dying_copy
-warehouse.publish_warehouse(Path(sys.argv[1]), Path(sys.argv[2]))
+warehouse.publish_warehouse(Path(sys.argv[1]), Path(sys.argv[2]), required=("fct_trade_flows",))
 """
 
 
@@ -109,6 +109,9 @@ def test_a_kill_mid_lake_write_then_rerun_equals_an_uninterrupted_parse(tmp_path
         assert after[name].equals(df), name
 
 
+CORE = ("fct_trade_flows",)  # the only table of these tiny builds
+
+
 def _build_db(path: Path, value: int) -> Path:
     with duckdb.connect(str(path)) as con:
         con.execute("create table fct_trade_flows as select range as id, ? as v from range(50000)", [value])
@@ -126,17 +129,31 @@ def test_a_kill_mid_publish_keeps_the_previous_warehouse(tmp_path: Path) -> None
 
     serving = tmp_path / "semitrade.duckdb"
     # GIVEN a published warehouse (build 1) and a new build 2
-    publish_warehouse(_build_db(tmp_path / "build1.duckdb", 1), serving)
+    publish_warehouse(_build_db(tmp_path / "build1.duckdb", 1), serving, required=CORE)
     build2 = _build_db(tmp_path / "build2.duckdb", 2)
     # WHEN the publication of build 2 is killed half-way through the copy
     assert _run_child(KILL_MID_PUBLISH, str(build2), str(serving)) == -signal.SIGKILL
     # THEN readers still see build 1, whole
     assert _serving_value(serving) == (50000, 1)
     # WHEN published again; THEN build 2, whole, and no temporary file is visible under the real name
-    publish_warehouse(build2, serving)
+    publish_warehouse(build2, serving, required=CORE)
     assert _serving_value(serving) == (50000, 2)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
         "build1.duckdb",
         "build2.duckdb",
         "semitrade.duckdb",
     ]
+
+
+def test_a_build_without_the_core_marts_is_refused_and_the_old_one_kept(tmp_path: Path) -> None:
+    from orchestration.defs.warehouse import IncompleteBuildError, publish_warehouse
+
+    serving = tmp_path / "semitrade.duckdb"
+    # GIVEN a published warehouse, and a new build that holds fct_trade_flows but no dimension
+    publish_warehouse(_build_db(tmp_path / "build1.duckdb", 1), serving, required=CORE)
+    build2 = _build_db(tmp_path / "build2.duckdb", 2)
+    # WHEN it is published with the default requirements  THEN it is refused, naming what is missing
+    with pytest.raises(IncompleteBuildError, match=r"lacks the core marts \['dim_country', 'dim_flow', 'dim_period', 'dim_product'\]"):
+        publish_warehouse(build2, serving)
+    # AND readers still see the previous build
+    assert _serving_value(serving) == (50000, 1)
