@@ -132,7 +132,7 @@ def assert_store_is_clean(store: Paths) -> None:
         pytest.param([Fault("reset-mid-body", times=2)], id="reset-mid-body"),
         pytest.param([Fault("truncated", times=2)], id="truncated-json"),
         pytest.param([Fault("html", times=2)], id="html-200"),
-        pytest.param([Fault("slow", times=2, delay=0.6)], id="timeouts"),
+        pytest.param([Fault("slow", times=2, delay=2.0)], id="timeouts"),
     ],
 )
 def test_transient_faults_end_in_a_complete_lake(
@@ -141,7 +141,7 @@ def test_transient_faults_end_in_a_complete_lake(
     # GIVEN a server that misbehaves for the first requests
     server.faults.extend(faults)
     # WHEN the pull runs with retries
-    summary = fetch_records(home, _query(), client(server.url, timeout=(1.0, 0.3)), check_availability=False)
+    summary = fetch_records(home, _query(), client(server.url, timeout=(1.0, 1.0)), check_availability=False)
     # THEN it completes, nothing quarantined (no error body landed), the lake equals the server
     assert summary.complete and summary.rows_quarantined == 0
     assert all(f.times == 0 for f in server.faults)
@@ -152,7 +152,7 @@ def test_transient_faults_end_in_a_complete_lake(
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        pytest.param(Fault("slow", times=99, delay=0.6), "gave up after 3 attempt(s)", id="timeouts-forever"),
+        pytest.param(Fault("slow", times=99, delay=2.0), "gave up after 3 attempt(s)", id="timeouts-forever"),
         pytest.param(Fault("html", times=99), "200 body is not JSON", id="html-200-forever"),
         pytest.param(Fault("5xx", times=99), "HTTP 503", id="5xx-forever"),
         pytest.param(Fault("reset-mid-body", times=99), "gave up after 3 attempt(s)", id="resets-forever"),
@@ -167,7 +167,7 @@ def test_persistent_faults_fail_clearly_and_land_nothing(
     # WHEN the pull runs; THEN it stops with a message saying what failed and what to do
     with pytest.raises(ComtradeUnavailableError, match="try again later") as info:
         fetch_records(
-            home, _query(), client(server.url, timeout=(1.0, 0.3), retry=retry), check_availability=False
+            home, _query(), client(server.url, timeout=(1.0, 1.0), retry=retry), check_availability=False
         )
     assert message in str(info.value)
     # and nothing partial was landed or written to the lake

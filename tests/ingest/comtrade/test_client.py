@@ -68,8 +68,8 @@ def test_transient_failures_are_retried(server: FakeComtrade, make_client: Calla
 
 
 def test_slow_response_times_out_and_is_retried(server: FakeComtrade, make_client: Callable[..., Any]) -> None:
-    server.faults.append(Fault("slow", delay=0.6))
-    resp = make_client(server.url, timeout=(1.0, 0.2)).get_records("C", "M", "HS", PARAMS)
+    server.faults.append(Fault("slow", delay=2.0))
+    resp = make_client(server.url, timeout=(1.0, 1.0)).get_records("C", "M", "HS", PARAMS)
     assert resp.count == 2 and resp.attempts == 2
 
 

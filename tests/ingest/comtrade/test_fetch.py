@@ -99,14 +99,14 @@ def test_response_at_the_cap_is_split_never_accepted(home: Paths, server: FakeCo
         pytest.param([Fault("429", times=2, retry_after=1), Fault("429-header", retry_after=2)], id="429s"),
         pytest.param([Fault("5xx", times=4)], id="5xx-burst"),
         pytest.param([Fault("truncated"), Fault("html")], id="truncated-and-html-200"),
-        pytest.param([Fault("reset"), Fault("slow", delay=0.5)], id="dropped-and-slow"),
+        pytest.param([Fault("reset"), Fault("slow", delay=2.0)], id="dropped-and-slow"),
     ],
 )
 def test_transient_failures_lose_and_duplicate_nothing(home: Paths, server: FakeComtrade,
                                                        make_client: Callable[..., Any], faults: list[Fault]) -> None:
     server.faults.extend(faults)
     query = _query(reporters=(410, 392))
-    summary = fetch_records(home, query, make_client(server.url, timeout=(1.0, 0.25)))
+    summary = fetch_records(home, query, make_client(server.url, timeout=(1.0, 1.0)))
     assert summary.complete
     assert summary.rows_quarantined == 0  # no error body was landed as data
     assert lake_rows(home.lake) == _expected(server, (410, 392))
