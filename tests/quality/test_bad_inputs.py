@@ -157,3 +157,62 @@ def test_each_korea_customs_bad_input_has_its_expected_outcome(store: Paths, cas
         assert (parsed.rows_kept, parsed.rows_quarantined) == (case["kept"], 0)
     else:
         raise AssertionError(f"unknown outcome {case['outcome']!r} in kcs/index.yaml")
+
+
+JAPAN_CASES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "japan" / "index.yaml").read_text())
+
+
+def test_the_japan_index_covers_every_file_and_every_kind() -> None:
+    files = {p.name for p in (CORPUS / "japan").iterdir() if p.suffix == ".csv"}
+    assert {c["file"] for c in JAPAN_CASES} == files
+    kinds = " ".join(c["kind"] for c in JAPAN_CASES)
+    for kind in (
+        "wrong types",
+        "missing columns",
+        "negative values",
+        "unknown codes",
+        "duplicate keys",
+        "wrong encoding",
+        "empty file",
+        "truncated CSV",
+        "HTML page",
+        "huge line",
+    ):
+        assert kind in kinds
+
+
+@pytest.mark.parametrize("case", JAPAN_CASES, ids=[c["file"] for c in JAPAN_CASES])
+def test_each_japan_mof_bad_input_has_its_expected_outcome(store: Paths, case: dict[str, Any]) -> None:
+    from ingest.japan.parse import parse_landed as parse_japan
+
+    # GIVEN a malformed Japan MOF CSV landed
+    content = (CORPUS / "japan" / case["file"]).read_bytes()
+    entry, _ = land(
+        store,
+        source="japan",
+        dataset="trade",
+        partition="case=" + Path(case["file"]).stem,
+        stem="hs9_country",
+        content=content,
+        params={},
+        origin="sample",
+        suffix=".csv",
+    )
+    # WHEN parsed
+    parsed = parse_japan(store, entry)
+    quarantine = pl.read_parquet(parsed.quarantine_file) if parsed.quarantine_file else None
+    # THEN nothing is lost, and the outcome is the expected one
+    assert parsed.rows_in == parsed.rows_kept + parsed.rows_quarantined
+    if case["outcome"] == "quarantine":
+        assert (parsed.rows_kept, parsed.rows_quarantined) == (case["kept"], case["quarantined"])
+        assert quarantine is not None and all(case["reason"] in r for r in quarantine["reason"])
+        assert (quarantine["source_row"] >= 1).all() and (quarantine["source_file"] == entry.path).all()
+    elif case["outcome"] == "whole_file":
+        assert (parsed.rows_kept, parsed.rows_quarantined) == (0, 1)
+        assert quarantine is not None and quarantine["source_row"].to_list() == [-1]
+        assert case["reason"] in quarantine["reason"][0]
+    elif case["outcome"] == "kept":
+        assert (parsed.rows_kept, parsed.rows_quarantined) == (case["kept"], 0)
+        assert parsed.encoding == case["encoding"]
+    else:
+        raise AssertionError(f"unknown outcome {case['outcome']!r} in japan/index.yaml")
