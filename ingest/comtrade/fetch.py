@@ -46,6 +46,7 @@ from ingest.comtrade.schema import (
 )
 from ingest.config import Paths
 from ingest.landing import LandedFile, land, land_file
+from ingest.locks import locks_partition
 
 log = logging.getLogger(__name__)
 
@@ -613,6 +614,7 @@ def _batches(path: Path, chunk_bytes: int) -> Iterator[pl.DataFrame]:
         yield _read_guard(lambda p=piece: pl.read_csv(p, separator="\t", infer_schema=False, quote_char=None))
 
 
+@locks_partition(SOURCE, DATASET)  # the same lake partition as the JSON path: one writer at a time
 def parse_bulk(paths: Paths, entry: LandedFile, *, force: bool = False,
                chunk_bytes: int = BULK_CHUNK_BYTES) -> parse.ParseResult:
     """Stream one landed bulk gzip TSV into lake/comtrade/records/<partition>/vintage=<sha16>.parquet
