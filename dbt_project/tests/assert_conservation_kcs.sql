@@ -1,0 +1,45 @@
+-- Value conservation, Korea Customs: for every month, the total US-dollar value of fct_trade_flows
+-- (source kcs) equals the total re-derived from stg_kcs__trade (latest response per month × partner ×
+-- HSK10, gate-blocked files excluded, one row per flow), converted as int_fx__national_lines_usd does:
+-- Korea publishes US dollars, each line rounded to the cent. Sums are exact decimals, so a cent lost or
+-- doubled by the roll-up from HSK10 lines to HS6 flows shows. Also fails when a month has staging
+-- lines but no fact rows, or the reverse. Returns the months that differ, with the gap.
+-- Shown in Dagster as a check of fct_trade_flows.
+{{ config(severity='error', meta={'dagster': {'ref': {'name': 'fct_trade_flows'}}}) }}
+with
+
+staging_totals as (
+
+    select
+        period_key,
+        count(*) as staging_lines,
+        sum(cast(round(cast(value_usd as double), 2) as decimal(38, 6))) as staging_usd
+    from {{ ref('stg_kcs__trade') }}
+    group by 1
+
+),
+
+mart_totals as (
+
+    select
+        period_key,
+        count(*) as mart_rows,
+        sum(cast(value_usd as decimal(38, 6))) as mart_usd
+    from {{ ref('fct_trade_flows') }}
+    where source = 'kcs'
+    group by 1
+
+)
+
+select
+    period_key,
+    s.staging_lines,
+    m.mart_rows,
+    s.staging_usd,
+    m.mart_usd,
+    coalesce(m.mart_usd, 0) - coalesce(s.staging_usd, 0) as gap_usd
+from staging_totals as s
+full outer join mart_totals as m using (period_key)
+where s.period_key is null
+    or m.period_key is null
+    or abs(coalesce(m.mart_usd, 0) - coalesce(s.staging_usd, 0)) >= 0.01
