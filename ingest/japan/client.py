@@ -50,6 +50,24 @@ def japan_base_url() -> str:
     return os.environ.get("JAPAN_CUSTOMS_BASE_URL", DEFAULT_JAPAN_BASE_URL).rstrip("/")
 
 
+def _refuse_mixed_encodings(content: bytes, utf8_error: UnicodeDecodeError) -> None:
+    """Raise JapanFormatError when some lines are UTF-8 text and others are not: decoding the whole
+    file as Shift_JIS would silently garble the UTF-8 lines (Shift_JIS kana and kanji are never
+    valid UTF-8, so a genuine Shift_JIS file has no non-ASCII line that decodes as UTF-8)."""
+    for number, line in enumerate(content.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8", "strict")
+        except UnicodeDecodeError:
+            continue
+        bad_line = content[: utf8_error.start].count(b"\n") + 1
+        raise JapanFormatError(
+            f"mixed encodings: line {number} is UTF-8 but line {bad_line} is not (byte {utf8_error.start}); "
+            "the file was edited or concatenated from different sources: download it again"
+        )
+
+
 def decode_csv(content: bytes) -> tuple[str, str]:
     """Decode a Japan MOF CSV: UTF-8 (BOM or not) or Shift_JIS (cp932). Returns (text, encoding).
 
@@ -69,7 +87,8 @@ def decode_csv(content: bytes) -> tuple[str, str]:
     else:
         try:
             text, encoding = content.decode("utf-8", "strict"), "utf-8"
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as utf8_error:
+            _refuse_mixed_encodings(content, utf8_error)
             try:
                 text, encoding = content.decode("cp932", "strict"), "shift_jis"
             except UnicodeDecodeError as exc:

@@ -125,6 +125,14 @@ def read_rows(content: bytes, source_file: str) -> tuple[list[dict[str, str]], s
     except JapanFormatError as exc:
         raise JapanResponseError(f"{source_file}: {exc}") from None
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _rows_from(reader), encoding
+    except csv.Error as exc:
+        raise JapanResponseError(f"{source_file}: not a readable CSV at line {reader.line_num}: {exc}") from None
+
+
+def _rows_from(reader: Any) -> list[dict[str, str]]:
+    """Data rows of a csv.reader whose first row is the header (HS unquoted); malformed rows as errors."""
     header = [h.strip() for h in next(reader)]
     rows = []
     for values in reader:
@@ -141,7 +149,7 @@ def read_rows(content: bytes, source_file: str) -> tuple[list[dict[str, str]], s
         row = dict(zip(header, values, strict=True))
         row["HS"] = row["HS"].strip().strip("'\"")
         rows.append(row)
-    return rows, encoding
+    return rows
 
 
 def lake_path(paths: Paths, entry: LandedFile) -> Path:
