@@ -16,7 +16,7 @@ world as (
 
 annual as (
 
-    select reporter_code, flow_code, ref_year, sum(value_usd) as annual_usd
+    select reporter_code, flow_code, ref_year, {{ sum_exact('value_usd') }} as annual_usd
     from world
     where freq_code = 'A'
     group by 1, 2, 3
@@ -25,7 +25,7 @@ annual as (
 
 monthly as (
 
-    select reporter_code, flow_code, ref_year, sum(value_usd) as monthly_usd, count(distinct period_key) as months
+    select reporter_code, flow_code, ref_year, {{ sum_exact('value_usd') }} as monthly_usd, count(distinct period_key) as months
     from world
     where freq_code = 'M'
     group by 1, 2, 3

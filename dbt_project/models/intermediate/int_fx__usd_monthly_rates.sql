@@ -9,7 +9,8 @@ rates as (
     from {{ ref('stg_fx__monthly_rates') }}
     qualify row_number() over (
         partition by period_key, currency
-        order by case rate_source when 'ecb_api' then 0 else 1 end
+        -- rate_source breaks the tie between two non-API sources (at most one row per source here)
+        order by case rate_source when 'ecb_api' then 0 else 1 end, rate_source
     ) = 1
 
 ),

@@ -9,6 +9,8 @@
 --   * when no successor has any reported value, in equal shares (method 'equal').
 -- Shares lost on branches that dead-end before the target are redistributed (see reached_share).
 -- Downstream of fct_trade_flows because the trade weights come from the facts themselves.
+-- Order-independent (identical under parallel DuckDB workers): value and weight sums are exact
+-- (macros/sum_exact.sql; weights at 20 decimals) and the weights of a path multiply in path order.
 with
 
 steps as (
@@ -26,24 +28,50 @@ paths as (
 
 reported as (
 
-    select hs_version, hs6, sum(abs(value_usd)) as value_usd
+    select hs_version, hs6, {{ sum_exact('abs(value_usd)') }} as value_usd
     from {{ ref('fct_trade_flows') }}
     where not is_aggregate
     group by 1, 2
 
 ),
 
-step_values as (
+steps_valued as (
 
     select
         s.*,
-        count(*) over (partition by s.from_version, s.from_hs6, s.to_version) as n_successors,
-        coalesce(r.value_usd, 0) as successor_value_usd,
-        sum(coalesce(r.value_usd, 0)) over (partition by s.from_version, s.from_hs6, s.to_version) as all_successors_value_usd
+        coalesce(r.value_usd, 0) as successor_value_usd
     from steps as s
     left join reported as r
         on r.hs_version = s.to_version
         and r.hs6 = s.to_hs6
+
+),
+
+-- per code and next version: how many successors, and their reported value together
+successors as (
+
+    select
+        from_version,
+        from_hs6,
+        to_version,
+        count(*) as n_successors,
+        {{ sum_exact('successor_value_usd') }} as all_successors_value_usd
+    from steps_valued
+    group by from_version, from_hs6, to_version
+
+),
+
+step_values as (
+
+    select
+        v.*,
+        t.n_successors,
+        t.all_successors_value_usd
+    from steps_valued as v
+    inner join successors as t
+        on t.from_version = v.from_version
+        and t.from_hs6 = v.from_hs6
+        and t.to_version = v.to_version
 
 ),
 
@@ -93,7 +121,9 @@ path_weights as (
         ps.start_hs6,
         ps.end_hs6,
         ps.path,
-        product(w.weight) as weight,
+        -- multiplied in path order (from_key starts with the version, which only moves one way along
+        -- a path): a floating-point product depends on the order of its factors
+        product(w.weight order by ps.from_key) as weight,
         bool_or(w.method = 'equal') as has_equal_step,
         bool_or(w.method = 'trade') as has_trade_step
     from path_steps as ps
@@ -120,7 +150,7 @@ per_target as (
         start_version as hs_version,
         start_hs6 as hs6,
         end_hs6 as target_hs6,
-        sum(weight) as raw_weight,
+        {{ sum_exact('weight', 20) }} as raw_weight,
         case
             when bool_or(has_equal_step) then 'equal'
             when bool_or(has_trade_step) then 'trade'
@@ -131,24 +161,40 @@ per_target as (
 
 ),
 
+reached as (
+
+    select
+        target_version,
+        hs_version,
+        hs6,
+        {{ sum_exact('raw_weight', 20) }} as reached_share,
+        count(*) as n_target_codes
+    from per_target
+    group by target_version, hs_version, hs6
+
+),
+
 final as (
 
     -- A branch that dead-ends before the target (a successor with no further link, e.g. an HS1996
     -- code no HS2002 code converts to) loses its share; the shares of the branches that reach the
     -- target are scaled up to sum to 1 and reached_share records how much had reached it.
     select
-        target_version,
-        hs_version,
-        hs6,
-        target_hs6,
+        p.target_version,
+        p.hs_version,
+        p.hs6,
+        p.target_hs6,
         case
-            when sum(raw_weight) over w > 0 then raw_weight / sum(raw_weight) over w
-            else 1.0 / count(*) over w
+            when r.reached_share > 0 then p.raw_weight / r.reached_share
+            else 1.0 / r.n_target_codes
         end as weight,
-        weight_method,
-        sum(raw_weight) over w as reached_share
-    from per_target
-    window w as (partition by target_version, hs_version, hs6)
+        p.weight_method,
+        r.reached_share
+    from per_target as p
+    inner join reached as r
+        on r.target_version = p.target_version
+        and r.hs_version = p.hs_version
+        and r.hs6 = p.hs6
 
 )
 

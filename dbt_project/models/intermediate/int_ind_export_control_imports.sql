@@ -46,7 +46,7 @@ final as (
         i.partner_code,
         i.partner_code = {{ corridor.partner }} as is_japan,
         i.partner_code = 0 as is_world,
-        sum(i.value_usd) as imports_usd,
+        {{ sum_exact('i.value_usd') }} as imports_usd,
         max(i.origin) as origin
     from imports as i
     join {{ ref('dim_period') }} as p

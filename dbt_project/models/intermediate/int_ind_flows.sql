@@ -3,6 +3,8 @@
 -- reconciled FOB value (fct_reconciled_flows) summed to three product levels so every indicator
 -- reads one shape: 'hs6' (code = the HS6 code), 'segment' (materials, equipment, devices) and
 -- 'total' (code 'all': every covered semiconductor product). Values in US dollars, FOB.
+-- Covered products only: a flow whose HS6 code is outside the semiconductor taxonomy (segment null
+-- in fct_reconciled_flows, which reconciles every product) is left out of every level.
 with
 
 flows as (
@@ -15,10 +17,11 @@ flows as (
         exporter_code,
         importer_code,
         hs6,
-        coalesce(segment, 'unclassified') as segment,
+        segment,
         reconciled_value_usd,
         origin
     from {{ ref('fct_reconciled_flows') }}
+    where segment is not null
 
 ),
 
@@ -50,7 +53,8 @@ final as (
         product_level,
         product_code,
         min(segment) as segment,
-        sum(reconciled_value_usd) as value_usd,
+        -- exact sum (macros/sum_exact.sql): the same total whatever order the worker threads add in
+        {{ sum_exact('reconciled_value_usd') }} as value_usd,
         max(origin) as origin
     from levels
     group by freq_code, period_key, ref_year, ref_month, exporter_code, importer_code, product_level, product_code

@@ -56,7 +56,8 @@ by_country as (
         freq_code,
         ref_year,
         country_code,
-        avg(abs_log_discrepancy) as mean_abs_log_discrepancy,
+        -- the mean as an exact sum over the count: avg() of DOUBLEs depends on the row order
+        {{ sum_exact('abs_log_discrepancy', 20) }} / count(abs_log_discrepancy) as mean_abs_log_discrepancy,
         count(*) as n_flows
     from by_role
     group by all

@@ -38,7 +38,7 @@ export_reports as (
         string_agg(distinct hs_version, ',' order by hs_version) as exporter_hs_version,
         min(segment) as segment,
         min(origin) as origin,
-        sum(value_usd) as export_report_fob_usd
+        {{ sum_exact('value_usd') }} as export_report_fob_usd
     from flows
     where flow_code = 'X'
     group by all
@@ -56,7 +56,7 @@ import_reports as (
         string_agg(distinct hs_version, ',' order by hs_version) as importer_hs_version,
         min(segment) as segment,
         min(origin) as origin,
-        sum(value_usd) as import_report_cif_usd
+        {{ sum_exact('value_usd') }} as import_report_cif_usd
     from flows
     where flow_code = 'M'
     group by all

@@ -13,7 +13,7 @@ final as (
 
     select
         source,
-        any_value(origin) as origin,
+        max(origin) as origin,  -- 'sample' as soon as one line is
         'M' as freq_code,
         period_key,
         ref_year,
@@ -23,11 +23,12 @@ final as (
         flow_code,
         hs_version,
         hs6,
-        sum(value_usd) as value_usd,
+        -- DOUBLE sums taken exactly (macros/sum_exact.sql): independent of the row order
+        {{ sum_exact('value_usd') }} as value_usd,
         case when flow_code = 'M' then 'CIF' else 'FOB' end as valuation,
-        case when flow_code = 'M' then sum(value_usd) end as cif_value_usd,
-        case when flow_code = 'X' then sum(value_usd) end as fob_value_usd,
-        sum(net_weight_kg) as net_weight_kg,
+        case when flow_code = 'M' then {{ sum_exact('value_usd') }} end as cif_value_usd,
+        case when flow_code = 'X' then {{ sum_exact('value_usd') }} end as fob_value_usd,
+        {{ sum_exact('net_weight_kg') }} as net_weight_kg,
         cast(null as double) as quantity,
         cast(null as varchar) as quantity_unit,
         false as is_quantity_estimated,

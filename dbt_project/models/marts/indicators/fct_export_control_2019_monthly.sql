@@ -1,6 +1,8 @@
 -- One row per export-controlled product (HF 281111, photoresist 370790, fluorinated polyimide proxy
 -- 392099) × month: Korea's imports as Korea reported them (CIF, US dollars) — total (partner World),
 -- from Japan, from everyone else — Japan's share, and the supplier HHI over identified partners.
+-- Sums of DOUBLE values are exact (macros/sum_exact.sql), so the mart does not depend on the order
+-- DuckDB's worker threads add the rows in.
 with
 
 imports as (
@@ -9,16 +11,34 @@ imports as (
 
 ),
 
+partners as (
+
+    select hs6, period_key, imports_usd, is_japan
+    from imports
+    where not is_world
+
+),
+
+identified as (
+
+    select hs6, period_key, {{ sum_exact('imports_usd') }} as identified_imports_usd
+    from partners
+    group by hs6, period_key
+
+),
+
 bilateral as (
 
     select
-        hs6,
-        period_key,
-        imports_usd,
-        is_japan,
-        imports_usd / nullif(sum(imports_usd) over (partition by hs6, period_key), 0) as supplier_share
-    from imports
-    where not is_world
+        p.hs6,
+        p.period_key,
+        p.imports_usd,
+        p.is_japan,
+        i.identified_imports_usd,
+        p.imports_usd / nullif(i.identified_imports_usd, 0) as supplier_share
+    from partners as p
+    inner join identified as i
+        on i.hs6 = p.hs6 and i.period_key = p.period_key
 
 ),
 
@@ -27,10 +47,11 @@ by_month as (
     select
         hs6,
         period_key,
-        sum(imports_usd) as identified_imports_usd,
-        coalesce(sum(imports_usd) filter (where is_japan), 0) as from_japan_usd,
+        min(identified_imports_usd) as identified_imports_usd,
+        coalesce({{ sum_exact('case when is_japan then imports_usd end') }}, 0) as from_japan_usd,
         count(*) filter (where imports_usd > 0) as n_suppliers,
-        {{ ind_hhi('supplier_share') }} as supplier_hhi
+        -- = ind_hhi('supplier_share'), whose plain sum() depends on the row order: exact sum of squares
+        10000 * {{ sum_exact('power(supplier_share, 2)', 20) }} as supplier_hhi
     from bilateral
     group by hs6, period_key
 
@@ -47,7 +68,7 @@ periods as (
         period_start,
         is_after_2019_export_control,
         control_window,
-        sum(imports_usd) filter (where is_world) as world_imports_usd,
+        {{ sum_exact('case when is_world then imports_usd end') }} as world_imports_usd,
         max(origin) as origin
     from imports
     group by all

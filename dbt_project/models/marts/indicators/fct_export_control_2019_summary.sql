@@ -1,6 +1,7 @@
 -- One row per export-controlled product: Korea's imports (as Korea reported them, CIF, US dollars)
 -- in the 12 months before and after July 2019 — total, from Japan, from everyone else, Japan's share,
 -- the supplier HHI (0–10 000, identified partners) and its change, and the supplier that gained most.
+-- Order-independent: exact sums (macros/sum_exact.sql), ties for the top gainer go to the lower code.
 with
 
 monthly as (
@@ -21,10 +22,10 @@ totals as (
     select
         hs6,
         product_name,
-        sum(total_imports_usd) filter (where control_window = 'before') as total_before_usd,
-        sum(total_imports_usd) filter (where control_window = 'after') as total_after_usd,
-        sum(from_japan_usd) filter (where control_window = 'before') as from_japan_before_usd,
-        sum(from_japan_usd) filter (where control_window = 'after') as from_japan_after_usd,
+        {{ sum_exact("case when control_window = 'before' then total_imports_usd end") }} as total_before_usd,
+        {{ sum_exact("case when control_window = 'after' then total_imports_usd end") }} as total_after_usd,
+        {{ sum_exact("case when control_window = 'before' then from_japan_usd end") }} as from_japan_before_usd,
+        {{ sum_exact("case when control_window = 'after' then from_japan_usd end") }} as from_japan_after_usd,
         count(*) filter (where control_window = 'before') as n_months_before,
         count(*) filter (where control_window = 'after') as n_months_after,
         max(origin) as origin
@@ -37,9 +38,11 @@ concentration as (
 
     select
         hs6,
-        {{ ind_hhi('share_before') }} as hhi_before,
-        {{ ind_hhi('share_after') }} as hhi_after,
-        arg_max(supplier_code, change_usd) filter (where not is_japan) as top_gaining_supplier_code,
+        -- = ind_hhi(...), whose plain sum() depends on the row order: exact sums of squares
+        10000 * {{ sum_exact('power(share_before, 2)', 20) }} as hhi_before,
+        10000 * {{ sum_exact('power(share_after, 2)', 20) }} as hhi_after,
+        -- the largest change; of equal changes, the lower M49 code (ties cannot pick differently)
+        arg_max(supplier_code, (change_usd, -supplier_code)) filter (where not is_japan) as top_gaining_supplier_code,
         max(change_usd) filter (where not is_japan) as top_gaining_supplier_change_usd
     from suppliers
     group by hs6

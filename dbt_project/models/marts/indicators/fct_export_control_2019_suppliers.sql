@@ -2,6 +2,7 @@
 -- US dollars) in the 12 months before (July 2018 – June 2019) and after (July 2019 – June 2020)
 -- Japan's export controls, each supplier's share of identified imports, and where the substitution
 -- came from: each non-Japanese supplier's part of the change in non-Japanese imports and of Japan's fall.
+-- Sums of DOUBLE values are exact (macros/sum_exact.sql): independent of the row order.
 {%- set corridor = ind_corridor() %}
 with
 
@@ -20,26 +21,38 @@ windows as (
         product_name,
         partner_code as supplier_code,
         is_japan,
-        coalesce(sum(imports_usd) filter (where control_window = 'before'), 0) as imports_before_usd,
-        coalesce(sum(imports_usd) filter (where control_window = 'after'), 0) as imports_after_usd,
+        coalesce({{ sum_exact("case when control_window = 'before' then imports_usd end") }}, 0) as imports_before_usd,
+        coalesce({{ sum_exact("case when control_window = 'after' then imports_usd end") }}, 0) as imports_after_usd,
         max(origin) as origin
     from imports
     group by hs6, product_name, partner_code, is_japan
 
 ),
 
+product_totals as (
+
+    select
+        hs6,
+        {{ sum_exact('imports_before_usd') }} as identified_before_usd,
+        {{ sum_exact('imports_after_usd') }} as identified_after_usd,
+        {{ sum_exact('case when not is_japan then imports_after_usd - imports_before_usd end') }} as non_japan_change_usd,
+        {{ sum_exact('case when is_japan then imports_after_usd - imports_before_usd end') }} as japan_change_usd
+    from windows
+    group by hs6
+
+),
+
 changes as (
 
     select
-        *,
-        imports_after_usd - imports_before_usd as change_usd,
-        imports_before_usd / nullif(sum(imports_before_usd) over (partition by hs6), 0) as share_before,
-        imports_after_usd / nullif(sum(imports_after_usd) over (partition by hs6), 0) as share_after,
-        sum(imports_after_usd - imports_before_usd) filter (where not is_japan) over (partition by hs6)
-            as non_japan_change_usd,
-        sum(imports_after_usd - imports_before_usd) filter (where is_japan) over (partition by hs6)
-            as japan_change_usd
-    from windows
+        w.*,
+        w.imports_after_usd - w.imports_before_usd as change_usd,
+        w.imports_before_usd / nullif(t.identified_before_usd, 0) as share_before,
+        w.imports_after_usd / nullif(t.identified_after_usd, 0) as share_after,
+        t.non_japan_change_usd,
+        t.japan_change_usd
+    from windows as w
+    inner join product_totals as t on t.hs6 = w.hs6
 
 ),
 

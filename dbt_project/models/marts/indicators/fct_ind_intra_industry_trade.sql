@@ -3,6 +3,7 @@
 -- HS6: GL = 1 − |X − M| / (X + M). Segment and total: the aggregate index over the HS6 codes of
 -- the group, 1 − Σ_k |X_k − M_k| / Σ_k (X_k + M_k) (not adjusted for the overall trade imbalance).
 -- 0 = one-way trade only, 1 = exports equal imports product by product.
+-- Sums of DOUBLE values are exact (macros/sum_exact.sql): independent of the row order.
 with
 
 flows as (
@@ -31,7 +32,8 @@ cells as (
     select
         freq_code, period_key, min(ref_year) as ref_year, min(ref_month) as ref_month,
         country_code, partner_code, hs6, min(segment) as segment,
-        sum(exports_usd) as exports_usd, sum(imports_usd) as imports_usd, max(origin) as origin
+        {{ sum_exact('exports_usd') }} as exports_usd, {{ sum_exact('imports_usd') }} as imports_usd,
+        max(origin) as origin
     from sides
     group by freq_code, period_key, country_code, partner_code, hs6
 
@@ -58,10 +60,11 @@ final as (
         partner_code,
         product_level,
         product_code,
-        sum(exports_usd) as exports_usd,
-        sum(imports_usd) as imports_usd,
-        sum(abs(exports_usd - imports_usd)) as sum_abs_net_trade_usd,
-        1 - sum(abs(exports_usd - imports_usd)) / nullif(sum(exports_usd + imports_usd), 0) as grubel_lloyd,
+        {{ sum_exact('exports_usd') }} as exports_usd,
+        {{ sum_exact('imports_usd') }} as imports_usd,
+        {{ sum_exact('abs(exports_usd - imports_usd)') }} as sum_abs_net_trade_usd,
+        1 - {{ sum_exact('abs(exports_usd - imports_usd)') }}
+            / nullif({{ sum_exact('exports_usd + imports_usd') }}, 0) as grubel_lloyd,
         max(origin) as origin
     from levels
     group by freq_code, period_key, country_code, partner_code, product_level, product_code

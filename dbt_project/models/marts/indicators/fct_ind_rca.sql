@@ -2,6 +2,7 @@
 -- comparative advantage WITHIN THE COVERED UNIVERSE — the product's share in the economy's exports
 -- of covered semiconductor products, divided by the product's share in all sample economies'
 -- exports of covered products. Reconciled FOB flows; an absent row means no exports.
+-- Sums of DOUBLE values are exact (macros/sum_exact.sql): independent of the row order.
 with
 
 flows as (
@@ -21,10 +22,19 @@ exports as (
         product_level,
         product_code,
         min(segment) as segment,
-        sum(value_usd) as exports_usd,
+        {{ sum_exact('value_usd') }} as exports_usd,
         max(origin) as origin
     from flows
     group by freq_code, period_key, exporter_code, product_level, product_code
+
+),
+
+universe_products as (
+
+    select freq_code, period_key, product_level, product_code, {{ sum_exact('exports_usd') }} as universe_product_usd
+    from exports
+    where product_level in ('hs6', 'segment')
+    group by freq_code, period_key, product_level, product_code
 
 ),
 
@@ -33,21 +43,25 @@ with_totals as (
     select
         e.*,
         t.exports_usd as exporter_total_usd,
-        sum(e.exports_usd) over (partition by e.freq_code, e.period_key, e.product_level, e.product_code)
-            as universe_product_usd
+        p.universe_product_usd
     from exports as e
     join exports as t
         on t.freq_code = e.freq_code
         and t.period_key = e.period_key
         and t.exporter_code = e.exporter_code
         and t.product_level = 'total'
+    join universe_products as p
+        on p.freq_code = e.freq_code
+        and p.period_key = e.period_key
+        and p.product_level = e.product_level
+        and p.product_code = e.product_code
     where e.product_level in ('hs6', 'segment')
 
 ),
 
 universe as (
 
-    select freq_code, period_key, sum(exports_usd) as universe_total_usd
+    select freq_code, period_key, {{ sum_exact('exports_usd') }} as universe_total_usd
     from exports
     where product_level = 'total'
     group by freq_code, period_key

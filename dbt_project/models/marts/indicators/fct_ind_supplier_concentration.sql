@@ -1,6 +1,8 @@
 -- One row per frequency × period × importer × product (HS6, segment or total): how concentrated
 -- the importer's suppliers are — Herfindahl–Hirschman index on the 0–10 000 scale, the number of
 -- suppliers, the equivalent number of equal suppliers, and the top supplier.
+-- Order-independent: exact sums (macros/sum_exact.sql); supplier_rank has no ties, so the top
+-- supplier is one code.
 with
 
 shares as (
@@ -20,10 +22,11 @@ final as (
         product_level,
         product_code,
         min(segment) as segment,
-        sum(imports_usd) as imports_usd,
+        {{ sum_exact('imports_usd') }} as imports_usd,
         count(*) filter (where imports_usd > 0) as n_suppliers,
-        {{ ind_hhi('supplier_share') }} as hhi,
-        10000 / nullif({{ ind_hhi('supplier_share') }}, 0) as equivalent_n_suppliers,
+        -- = ind_hhi('supplier_share'), whose plain sum() depends on the row order: exact sum of squares
+        10000 * {{ sum_exact('power(supplier_share, 2)', 20) }} as hhi,
+        10000 / nullif(10000 * {{ sum_exact('power(supplier_share, 2)', 20) }}, 0) as equivalent_n_suppliers,
         arg_min(supplier_code, supplier_rank) as top_supplier_code,
         max(supplier_share) as top_supplier_share,
         max(origin) as origin

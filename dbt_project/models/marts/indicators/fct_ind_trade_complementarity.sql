@@ -3,6 +3,7 @@
 -- the importer's import structure over the HS6 codes of the scope, 0 (no overlap) to 100 (identical).
 -- TC = 100 × (1 − Σ_k |m_jk − x_ik| / 2) = 100 × Σ_k min(m_jk, x_ik) because both share vectors sum
 -- to one; x_ik = k's share in i's exports to all sample economies, m_jk = k's share in j's imports.
+-- Sums are exact (macros/sum_exact.sql; shares at 20 decimals): independent of the row order.
 with
 
 flows as (
@@ -25,27 +26,44 @@ scoped as (
 
 ),
 
-export_structure as (
+{%- for side, country in [('export', 'exporter_code'), ('import', 'importer_code')] %}
+
+-- {{ side }}s of each HS6 code by each economy, and their total over the scope
+{{ side }}_values as (
 
     select
-        freq_code, period_key, product_level, product_code, exporter_code as country_code, hs6,
-        sum(value_usd) / nullif(sum(sum(value_usd)) over (partition by freq_code, period_key, product_level, product_code, exporter_code), 0)
-            as share
+        freq_code, period_key, product_level, product_code, {{ country }} as country_code, hs6,
+        {{ sum_exact('value_usd') }} as value_usd
     from scoped
-    group by freq_code, period_key, product_level, product_code, exporter_code, hs6
+    group by freq_code, period_key, product_level, product_code, {{ country }}, hs6
 
 ),
 
-import_structure as (
+{{ side }}_totals as (
 
     select
-        freq_code, period_key, product_level, product_code, importer_code as country_code, hs6,
-        sum(value_usd) / nullif(sum(sum(value_usd)) over (partition by freq_code, period_key, product_level, product_code, importer_code), 0)
-            as share
-    from scoped
-    group by freq_code, period_key, product_level, product_code, importer_code, hs6
+        freq_code, period_key, product_level, product_code, country_code,
+        {{ sum_exact('value_usd') }} as total_usd
+    from {{ side }}_values
+    group by freq_code, period_key, product_level, product_code, country_code
 
 ),
+
+{{ side }}_structure as (
+
+    select
+        v.freq_code, v.period_key, v.product_level, v.product_code, v.country_code, v.hs6,
+        v.value_usd / nullif(t.total_usd, 0) as share
+    from {{ side }}_values as v
+    inner join {{ side }}_totals as t
+        on t.freq_code = v.freq_code
+        and t.period_key = v.period_key
+        and t.product_level = v.product_level
+        and t.product_code = v.product_code
+        and t.country_code = v.country_code
+
+),
+{%- endfor %}
 
 pairs as (
 
@@ -67,7 +85,7 @@ overlap as (
     select
         x.freq_code, x.period_key, x.product_level, x.product_code,
         x.country_code as exporter_code, m.country_code as importer_code,
-        sum(least(x.share, m.share)) as overlap,
+        {{ sum_exact('least(x.share, m.share)', 20) }} as overlap,
         count(*) as n_common_products
     from export_structure as x
     join import_structure as m

@@ -13,7 +13,9 @@ latest as (
     from source
     qualify row_number() over (
         partition by rate_source, period, currency
-        order by fetched_at desc, vintage desc
+        -- the remaining columns break ties (a rate listed twice in one fetch), so the same row wins
+        -- whatever order the worker threads deliver the rows in
+        order by fetched_at desc, vintage desc, source_file, ccy_per_eur, observations, method
     ) = 1
 
 )

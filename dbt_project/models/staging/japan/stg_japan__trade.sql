@@ -33,15 +33,19 @@ summed as (
         hs9,
         hs6,
         country_code,
-        any_value(unit1) as unit1,
-        any_value(unit2) as unit2,
-        sum(quantity1) as quantity1,
-        sum(quantity2) as quantity2,
+        -- min(): the same whichever worker thread sees which port first (the unit of an HS9 code does
+        -- not change between ports, and one vintage is one file, but nothing here enforces either)
+        min(unit1) as unit1,
+        min(unit2) as unit2,
+        -- quantities are DOUBLE: summed exactly, so the total does not depend on the row order
+        {{ sum_exact('quantity1') }} as quantity1,
+        {{ sum_exact('quantity2') }} as quantity2,
         sum(value_thousand_jpy) as value_thousand_jpy,
-        any_value(release) as release,
-        any_value(source_file) as source_file,
+        min(release) as release,
+        min(source_file) as source_file,
+        -- one vintage per year × direction (latest_file), so every row of the group has this one
         any_value(vintage) as vintage,
-        any_value(fetched_at) as fetched_at
+        min(fetched_at) as fetched_at
     from latest_file
     group by all
 

@@ -17,7 +17,9 @@ latest as (
     from source
     qualify row_number() over (
         partition by period, stat_cd, hsk10
-        order by fetched_at desc, vintage desc
+        -- source file and row break the tie of a code listed twice in one fetch, so the same row
+        -- wins whatever order the worker threads deliver the rows in
+        order by fetched_at desc, vintage desc, source_file, source_row
     ) = 1
 
 ),
