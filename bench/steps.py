@@ -100,7 +100,24 @@ def dbt_build(home: str, select: str | None = None) -> dict[str, Any]:
         ).fetchone()[0]
     finally:
         con.close()
-    return result | {"rows": fct, "fct_rows": fct, "main_tables": models}
+    return result | {"rows": fct, "fct_rows": fct, "main_tables": models} | slowest_nodes(home)
+
+
+def slowest_nodes(home: str, n: int = 8) -> dict[str, Any]:
+    """From dbt's run_results.json: node count, dbt's own elapsed time, and the ``n`` slowest nodes
+    (seconds, name) — where the time of a ``dbt build`` went."""
+    path = Path(home) / "dbt_target" / "run_results.json"
+    if not path.exists():
+        return {}
+    doc = json.loads(path.read_text())
+    nodes = sorted(doc["results"], key=lambda r: -r["execution_time"])
+    return {
+        "dbt_nodes": len(nodes),
+        "dbt_elapsed_s": round(doc["elapsed_time"], 1),
+        "slowest_nodes": [
+            [round(r["execution_time"], 2), r["unique_id"].split(".", 2)[-1]] for r in nodes[:n]
+        ],
+    }
 
 
 def refresh(file: str, home: str, dbt: bool = True) -> dict[str, Any]:
@@ -121,7 +138,19 @@ def refresh(file: str, home: str, dbt: bool = True) -> dict[str, Any]:
         "fct_rows": wh["fct_rows"],
         "dbt_ok": wh["dbt_ok"],
         "dbt_errors": wh.get("dbt_errors", []),
-    }
+        "partitions_rederived": _rederived(home),
+    } | {k: wh[k] for k in ("dbt_nodes", "dbt_elapsed_s", "slowest_nodes") if k in wh}
+
+
+def _rederived(home: str) -> int | None:
+    """How many Comtrade partitions the last incremental build of fct_trade_flows re-derived (its log line)."""
+    log = Path(home) / "dbt_logs" / "dbt.log"
+    if not log.exists():
+        return None
+    hits = [ln for ln in log.read_text(errors="replace").splitlines() if "partition(s) to re-derive" in ln]
+    if not hits:
+        return None
+    return int(hits[-1].split("fct_trade_flows: ", 1)[1].split()[0])
 
 
 def polars_limit(files: list[str], out: str) -> dict[str, Any]:

@@ -143,12 +143,16 @@ def _manifest_descriptions() -> dict[str, tuple[str, dict[str, str]]]:
 
 
 def published_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """The marts an export may read: base tables in the warehouse's main schema → description."""
+    """The marts an export may read: tables and views (fct_trade_flows_hs2022) in the warehouse's
+    main schema → description."""
     rows = con.execute(
         "select table_name, coalesce(comment, '') from duckdb_tables() "
         "where database_name = current_database() and schema_name = ? and not internal and not temporary "
-        "order by table_name",
-        [MART_SCHEMA],
+        "union all "
+        "select view_name, coalesce(comment, '') from duckdb_views() "
+        "where database_name = current_database() and schema_name = ? and not internal and not temporary "
+        "order by 1",
+        [MART_SCHEMA, MART_SCHEMA],
     ).fetchall()
     return {name: (comment or "").strip() for name, comment in rows}
 

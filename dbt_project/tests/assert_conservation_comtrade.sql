@@ -18,14 +18,33 @@ lake as (
 
 ),
 
+-- A record key can only repeat across the vintages of one lake partition (frequency × year ×
+-- reporter; a file never repeats a key): partitions with one vintage need no ranking.
+vintages as (
+
+    select freq_code, ref_year, reporter_code, count(distinct vintage) as n_vintages
+    from lake
+    group by all
+
+),
+
 latest as (
 
-    select *
-    from lake
+    select l.*
+    from lake as l
+    semi join vintages as v
+        on v.freq_code = l.freq_code and v.ref_year = l.ref_year and v.reporter_code = l.reporter_code
+        and v.n_vintages = 1
+    union all
+    select l.*
+    from lake as l
+    semi join vintages as v
+        on v.freq_code = l.freq_code and v.ref_year = l.ref_year and v.reporter_code = l.reporter_code
+        and v.n_vintages > 1
     qualify row_number() over (
-        partition by freq_code, period, reporter_code, partner_code, partner2_code, flow_code,
-            cmd_code, customs_code, mot_code
-        order by fetched_at desc, vintage desc
+        partition by l.freq_code, l.period, l.reporter_code, l.partner_code, l.partner2_code, l.flow_code,
+            l.cmd_code, l.customs_code, l.mot_code
+        order by l.fetched_at desc, l.vintage desc
     ) = 1
 
 ),

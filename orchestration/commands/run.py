@@ -27,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="sample",
         help="sample (offline, synthetic; default), live (Comtrade API, needs COMTRADE_API_KEY), auto",
     )
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild fct_trade_flows from the whole lake (by default only the partitions with new lake files)",
+    )
     parser.set_defaults(func=run_command)
     summary = sub.add_parser("summary", help="print the tables of the published warehouse with row counts")
     summary.set_defaults(func=lambda args: print_summary(paths()) or 0)
@@ -57,7 +62,11 @@ def run_command(args: argparse.Namespace) -> int:
         "ops": {"comtrade__landed_responses": {"config": {"mode": mode}}},
         "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
-    result = job.execute_in_process(instance=dg.DagsterInstance.get(), run_config=run_config, raise_on_error=False)
+    if getattr(args, "full_refresh", False):
+        run_config["ops"]["semitrade_dbt_assets"] = {"config": {"full_refresh": True}}
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(), run_config=run_config, raise_on_error=False
+    )
     if not result.success:
         failed = [e for e in result.all_events if e.is_failure]
         detail = failed[0].message if failed else "see the Dagster logs above"
@@ -84,14 +93,17 @@ def print_summary(store: Paths) -> None:
     with duckdb.connect(str(db), read_only=True) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' order by table_schema = 'main' desc, table_schema, table_name"
+            "where table_type = 'BASE TABLE' or (table_type = 'VIEW' and table_schema = 'main') "
+            "order by table_schema = 'main' desc, table_schema, table_name"
         ).fetchall()
         print("\nBuilt tables (published, read-only):")
         for schema, name in tables:
             ident = '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
             n = con.execute(f"select count(*) from {ident}").fetchone()[0]  # noqa: S608 - names from the catalog
             print(f"  {schema + '.' + name:<45} {n:>10,} rows")
-        origins = con.execute("select origin, count(*) from main.fct_trade_flows group by 1 order by 1").fetchall()
+        origins = con.execute(
+            "select origin, count(*) from main.fct_trade_flows group by 1 order by 1"
+        ).fetchall()
     print(f"\nQuarantined rows: {quarantine_count(store):,} (lake/_quarantine)")
     print(f"Quality gate: {gate_summary(store)}")
     for origin, n in origins:
@@ -99,5 +111,9 @@ def print_summary(store: Paths) -> None:
         print(f"fct_trade_flows origin={origin}: {n:,} rows ({label})")
     print(f"\nWarehouse: {db}")
     print("Dagster UI: make dev   (then open http://127.0.0.1:3000)")
-    print("Query:      duckdb.connect(PATH, read_only=True).sql('from fct_trade_flows limit 5')  (README: Query)")
-    print(f"Example:    Korea's monthly imports of 281111 from Japan — see README 'Query' ({sample.EXPORT_CONTROL_START[0]} shock)")
+    print(
+        "Query:      duckdb.connect(PATH, read_only=True).sql('from fct_trade_flows limit 5')  (README: Query)"
+    )
+    print(
+        f"Example:    Korea's monthly imports of 281111 from Japan — see README 'Query' ({sample.EXPORT_CONTROL_START[0]} shock)"
+    )

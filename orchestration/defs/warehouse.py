@@ -1,5 +1,6 @@
 """The dbt-duckdb warehouse (staging views over the lake, marts as tables) and its publication."""
 
+import json
 import os
 import shutil
 import stat
@@ -10,6 +11,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from pydantic import Field
 
 from ingest.atomic import write_atomic
 from ingest.config import paths
@@ -28,13 +30,64 @@ class FolderGroupTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
+class DbtBuildConfig(dg.Config):
+    """Run configuration of the dbt build."""
+
+    full_refresh: bool = Field(
+        default=False,
+        description=(
+            "Rebuild the incremental models (fct_trade_flows) from the whole lake instead of re-deriving "
+            "only the partitions with new lake files: after a parser change rewrote lake files in place."
+        ),
+    )
+
+
+def incremental_schema_drift(build_db: Path, manifest_path: Path) -> dict[str, list[str]]:
+    """Incremental models whose table in ``build_db`` lacks columns the project now defines
+    (model name → missing columns): an incremental build cannot add them, a full refresh must."""
+    if not build_db.exists():
+        return {}
+    manifest = json.loads(Path(manifest_path).read_text())
+    models = {
+        node["alias"]: set(node.get("columns", {}))
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+    }
+    drift: dict[str, list[str]] = {}
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        for name, documented in models.items():
+            have = {
+                r[0]
+                for r in con.execute(
+                    "select column_name from duckdb_columns() where schema_name = 'main' and table_name = ?",
+                    [name],
+                ).fetchall()
+            }
+            if have and documented - have:
+                drift[name] = sorted(documented - have)
+    return drift
+
+
 @dbt_assets(manifest=PROJECT.manifest_path, dagster_dbt_translator=FolderGroupTranslator())
-def semitrade_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """`dbt build` of seeds, staging views and mart tables into the build warehouse (tests included)."""
+def semitrade_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+) -> Iterator[Any]:
+    """`dbt build` of seeds, staging views and mart tables into the build warehouse (tests included).
+
+    fct_trade_flows builds incrementally (the Comtrade partitions with new lake files); a full
+    refresh when asked, or when its table predates columns the project now defines."""
     store = paths()
     store.warehouse_dir.mkdir(parents=True, exist_ok=True)
     os.environ["SEMITRADE_HOME"] = str(store.home)
-    yield from dbt.cli(["build"], context=context).stream()
+    args = ["build"]
+    drift = incremental_schema_drift(store.build_db, PROJECT.manifest_path)
+    if drift:
+        context.log.warning(
+            f"full refresh: the warehouse's incremental tables lack columns this version defines: {drift}"
+        )
+    if config.full_refresh or drift:
+        args.append("--full-refresh")
+    yield from dbt.cli(args, context=context).stream()
 
 
 MART_TABLES = ("fct_trade_flows", "dim_country", "dim_product", "dim_period", "dim_flow")
@@ -53,10 +106,17 @@ def publish_warehouse(build_db: Path, serving_db: Path, required: Iterable[str] 
         raise FileNotFoundError(f"no warehouse build at {build_db}: run the dbt assets first")
     with duckdb.connect(str(build_db)) as con:
         con.execute("checkpoint")
-        tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main'"
+            ).fetchall()
+        }
     missing = sorted(set(required) - tables)
     if missing:
-        raise IncompleteBuildError(f"the build at {build_db} lacks the core marts {missing}; not publishing it")
+        raise IncompleteBuildError(
+            f"the build at {build_db} lacks the core marts {missing}; not publishing it"
+        )
 
     def copy(tmp: Path) -> None:
         shutil.copyfile(build_db, tmp)
@@ -80,8 +140,13 @@ def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResu
     store = paths()
     serving = publish_warehouse(store.build_db, store.serving_db)
     with duckdb.connect(str(serving), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'main' order by 1").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main' union all "
+                "select view_name from duckdb_views() where schema_name = 'main' and not internal order by 1"
+            ).fetchall()
+        ]
         counts = {}
         for table in tables:
             quoted = '"' + table.replace('"', '""') + '"'

@@ -35,7 +35,10 @@ export_reports as (
         reporter_code as exporter_code,
         partner_code as importer_code,
         hs6,
-        string_agg(distinct hs_version, ',' order by hs_version) as exporter_hs_version,
+        -- the sorted distinct versions, comma-separated; written so that the common case (one
+        -- version) skips the ordered DISTINCT aggregate, which cost 4x the whole model at 10M rows
+        case when min(hs_version) = max(hs_version) then min(hs_version)
+            else array_to_string(list_sort(list_distinct(list(hs_version))), ',') end as exporter_hs_version,
         min(segment) as segment,
         min(origin) as origin,
         {{ sum_exact('value_usd') }} as export_report_fob_usd
@@ -53,7 +56,8 @@ import_reports as (
         partner_code as exporter_code,
         reporter_code as importer_code,
         hs6,
-        string_agg(distinct hs_version, ',' order by hs_version) as importer_hs_version,
+        case when min(hs_version) = max(hs_version) then min(hs_version)
+            else array_to_string(list_sort(list_distinct(list(hs_version))), ',') end as importer_hs_version,
         min(segment) as segment,
         min(origin) as origin,
         {{ sum_exact('value_usd') }} as import_report_cif_usd

@@ -39,7 +39,8 @@ final as (
         legacy_estimation_flag <> 0 or not coalesce(is_reported, true) as is_value_estimated,
         partner_code = 0 or coalesce(is_aggregate, false) as is_aggregate,
         source_file,
-        vintage
+        vintage,
+        fetched_at
     from records
 
 )

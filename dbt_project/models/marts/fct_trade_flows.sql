@@ -4,14 +4,38 @@
 -- code (the principal HS2022 successor of the reported code; when the code maps to several HS2022
 -- codes, fct_trade_flows_hs2022 shares the value out with weights). World (partner 0) and aggregate rows are kept and flagged is_aggregate:
 -- never add them to bilateral rows.
+--
+-- Incremental by Comtrade lake partition (frequency × year × reporter): a build over an existing
+-- table re-derives, whole, only the partitions in which a lake file appeared or disappeared or the
+-- quality gate's blocklist changed since the last build, and leaves the others alone; the national
+-- sources (Korea, Japan: small) are re-derived whole every time (macros/replace_partitions.sql).
+-- `dbt build --full-refresh` (or `semitrade run --full-refresh`) rebuilds everything, e.g. after a
+-- parser change rewrote lake files in place; a build with var `as_of` is always a full rebuild.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_partitions',
+    on_schema_change='fail',
+    full_refresh=(true if var('as_of', none) else none),
+    post_hook="{{ fct_trade_flows_record_changes() }}",
+) }}
 {%- set source_models = ['int_trade_flows__comtrade', 'int_trade_flows__kcs', 'int_trade_flows__japan'] %}
+{%- set comtrade_filter = 'true' %}
+{%- if execute %}
+{%- set changed = fct_trade_flows_prepare_changes(is_incremental()) %}
+{%- if is_incremental() %}
+{%- set comtrade_filter = comtrade_partition_predicate(changed) %}
+{%- do log('fct_trade_flows: ' ~ (changed.rows | length) ~ ' Comtrade partition(s) to re-derive', info=true) %}
+{%- endif %}
+{%- endif %}
 with
 
 flows as (
 
     {% for model in source_models -%}
     select * from {{ ref(model) }}
-    {% if not loop.last %}union all by name
+    {% if model == 'int_trade_flows__comtrade' %}where {{ comtrade_filter }}
+    {% endif %}
+    {%- if not loop.last %}union all by name
     {% endif %}
     {%- endfor %}
 
@@ -82,7 +106,8 @@ final as (
             as is_partner_eu_member,
         f.origin = 'sample' as is_synthetic,
         f.source_file,
-        f.vintage
+        f.vintage,
+        f.fetched_at
     from flows as f
     left join products as p
         on p.product_key = f.hs_version || '-' || f.hs6

@@ -50,8 +50,7 @@ by_month as (
         min(identified_imports_usd) as identified_imports_usd,
         coalesce({{ sum_exact('case when is_japan then imports_usd end') }}, 0) as from_japan_usd,
         count(*) filter (where imports_usd > 0) as n_suppliers,
-        -- = ind_hhi('supplier_share'), whose plain sum() depends on the row order: exact sum of squares
-        10000 * {{ sum_exact('power(supplier_share, 2)', 20) }} as supplier_hhi
+        {{ ind_hhi('supplier_share') }} as supplier_hhi
     from bilateral
     group by hs6, period_key
 

@@ -38,9 +38,8 @@ concentration as (
 
     select
         hs6,
-        -- = ind_hhi(...), whose plain sum() depends on the row order: exact sums of squares
-        10000 * {{ sum_exact('power(share_before, 2)', 20) }} as hhi_before,
-        10000 * {{ sum_exact('power(share_after, 2)', 20) }} as hhi_after,
+        {{ ind_hhi('share_before') }} as hhi_before,
+        {{ ind_hhi('share_after') }} as hhi_after,
         -- the largest change; of equal changes, the lower M49 code (ties cannot pick differently)
         arg_max(supplier_code, (change_usd, -supplier_code)) filter (where not is_japan) as top_gaining_supplier_code,
         max(change_usd) filter (where not is_japan) as top_gaining_supplier_change_usd

@@ -24,9 +24,8 @@ final as (
         min(segment) as segment,
         {{ sum_exact('imports_usd') }} as imports_usd,
         count(*) filter (where imports_usd > 0) as n_suppliers,
-        -- = ind_hhi('supplier_share'), whose plain sum() depends on the row order: exact sum of squares
-        10000 * {{ sum_exact('power(supplier_share, 2)', 20) }} as hhi,
-        10000 / nullif(10000 * {{ sum_exact('power(supplier_share, 2)', 20) }}, 0) as equivalent_n_suppliers,
+        {{ ind_hhi('supplier_share') }} as hhi,
+        10000 / nullif({{ ind_hhi('supplier_share') }}, 0) as equivalent_n_suppliers,
         arg_min(supplier_code, supplier_rank) as top_supplier_code,
         max(supplier_share) as top_supplier_share,
         max(origin) as origin

@@ -14,15 +14,52 @@ source as (
 
 ),
 
+-- Lake files are partitioned by frequency × year × reporter and hold one vintage each, and a file
+-- never repeats a record key (the parser quarantines repeats), so a key can only have several
+-- versions in a partition that holds several vintages. Those partitions alone go through the
+-- window; the others (at scale, nearly all: one bulk file per reporter-year) pass straight through.
+partition_vintages as (
+
+    select freq_code, ref_year, reporter_code, count(distinct vintage) as n_vintages
+    from source
+    group by freq_code, ref_year, reporter_code
+
+),
+
+single_vintage as (
+
+    select s.*
+    from source as s
+    semi join partition_vintages as p
+        on p.freq_code = s.freq_code
+        and p.ref_year = s.ref_year
+        and p.reporter_code = s.reporter_code
+        and p.n_vintages = 1
+
+),
+
+several_vintages as (
+
+    select s.*
+    from source as s
+    semi join partition_vintages as p
+        on p.freq_code = s.freq_code
+        and p.ref_year = s.ref_year
+        and p.reporter_code = s.reporter_code
+        and p.n_vintages > 1
+    qualify row_number() over (
+        partition by s.freq_code, s.period, s.reporter_code, s.partner_code, s.partner2_code, s.flow_code,
+            s.cmd_code, s.customs_code, s.mot_code
+        order by s.fetched_at desc, s.vintage desc
+    ) = 1
+
+),
+
 latest as (
 
-    select *
-    from source
-    qualify row_number() over (
-        partition by freq_code, period, reporter_code, partner_code, partner2_code, flow_code,
-            cmd_code, customs_code, mot_code
-        order by fetched_at desc, vintage desc
-    ) = 1
+    select * from single_vintage
+    union all
+    select * from several_vintages
 
 ),
 

@@ -1,0 +1,137 @@
+{#- Incremental builds of fct_trade_flows by Comtrade lake partition (frequency × year × reporter).
+
+    State, in schema semitrade_state of the build warehouse (written in the same transaction as the
+    fact, so the two cannot disagree):
+      fct_trade_flows__lake_files  the lake files (path and partition) the fact was last built from;
+      fct_trade_flows__blocked     the landed files the quality gate blocked at that build;
+      fct_trade_flows__pending     the changes found when the model was compiled (this build).
+    A partition is re-derived whole when a lake file appeared in it or disappeared from it, or when
+    the gate's blocklist changed for one of its files; every other partition is left alone. The
+    national sources (Korea, Japan: small) are re-derived whole on every build.
+    A full build (first build, --full-refresh, or var as_of) re-derives everything; with as_of the
+    recorded state is emptied, so that the next ordinary build re-derives every partition. -#}
+
+{% macro fct_state_schema() -%}semitrade_state{%- endmacro %}
+
+
+{% macro comtrade_lake_files_sql() -%}
+    {#- Every Comtrade lake file with its partition, from the file names alone (no file is opened). -#}
+    select
+        file,
+        regexp_extract(file, '/freq=([^/]+)/', 1) as freq_code,
+        cast(regexp_extract(file, '/year=([0-9]+)/', 1) as integer) as ref_year,
+        cast(regexp_extract(file, '/reporter=([0-9]+)/', 1) as integer) as reporter_code
+    from glob('{{ env_var('SEMITRADE_HOME', '../data') }}/lake/comtrade/records/**/*.parquet')
+{%- endmacro %}
+
+
+{% macro fct_trade_flows_prepare_changes(incremental) -%}
+    {#- Run when fct_trade_flows is compiled: writes fct_trade_flows__pending and returns the
+        partitions to re-derive (an agate table of freq_code, ref_year, reporter_code). -#}
+    {%- set s = fct_state_schema() -%}
+    {%- do run_query('create schema if not exists ' ~ s) -%}
+    {%- do run_query('create table if not exists ' ~ s ~ '.fct_trade_flows__lake_files (file varchar, freq_code varchar, ref_year integer, reporter_code integer)') -%}
+    {%- do run_query('create table if not exists ' ~ s ~ '.fct_trade_flows__blocked (source_file varchar)') -%}
+    {%- set pending -%}
+    create or replace table {{ s }}.fct_trade_flows__pending as
+    with
+
+    lake_files as ({{ comtrade_lake_files_sql() }}),
+
+    blocked_now as (select source_file from ({{ gate_blocked_source_files('comtrade', 'records') }})),
+
+    {% if incremental -%}
+    built as (select * from {{ s }}.fct_trade_flows__lake_files),
+
+    blocked_built as (select source_file from {{ s }}.fct_trade_flows__blocked),
+
+    blocklist_changes as (
+        (select source_file from blocked_now except select source_file from blocked_built)
+        union
+        (select source_file from blocked_built except select source_file from blocked_now)
+    ),
+
+    changes as (
+        select 'new' as change, l.file, l.freq_code, l.ref_year, l.reporter_code
+        from lake_files as l anti join built as b using (file)
+        union all
+        select 'removed', b.file, b.freq_code, b.ref_year, b.reporter_code
+        from built as b anti join lake_files as l using (file)
+        union all
+        select distinct 'blocklist', null, freq_code, ref_year, reporter_code
+        from {{ source('comtrade', 'records') }}
+        where source_file in (select source_file from blocklist_changes)
+    )
+    {%- else -%}
+    changes as (
+        select 'reset' as change, null as file, null as freq_code, null as ref_year, null as reporter_code
+        {% if not var('as_of', none) -%}
+        union all
+        select 'new', file, freq_code, ref_year, reporter_code from lake_files
+        {%- endif %}
+    )
+    {%- endif %}
+
+    select change, file, freq_code, ref_year, reporter_code, null as source_file from changes
+    union all
+    select 'blocked_now', null, null, null, null, source_file from blocked_now
+    {%- endset -%}
+    {%- do run_query(pending) -%}
+    {{ return(run_query(
+        'select distinct freq_code, ref_year, reporter_code from ' ~ s ~ '.fct_trade_flows__pending '
+        ~ "where change in ('new', 'removed', 'blocklist') order by 1, 2, 3"
+    )) }}
+{%- endmacro %}
+
+
+{% macro comtrade_partition_predicate(partitions) -%}
+    {#- A literal filter on (freq_code, ref_year, reporter_code) from the partitions to re-derive:
+        literals, so that DuckDB prunes the lake files of the other partitions instead of reading
+        them. `false` when there is nothing to re-derive. -#}
+    {%- if partitions.rows | length == 0 -%}
+        false
+    {%- else -%}
+        ({% for r in partitions.rows %}(freq_code = '{{ r[0] }}' and ref_year = {{ r[1] | int }} and reporter_code = {{ r[2] | int }}){% if not loop.last %} or {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro fct_trade_flows_record_changes() -%}
+    {#- Post-hook of fct_trade_flows, in the transaction that wrote the fact: the pending changes
+        become the recorded state. -#}
+    {%- set s = fct_state_schema() -%}
+    delete from {{ s }}.fct_trade_flows__lake_files
+    where exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset');
+    delete from {{ s }}.fct_trade_flows__lake_files
+    where file in (select file from {{ s }}.fct_trade_flows__pending where change = 'removed');
+    insert into {{ s }}.fct_trade_flows__lake_files
+    select file, freq_code, ref_year, reporter_code from {{ s }}.fct_trade_flows__pending where change = 'new';
+    delete from {{ s }}.fct_trade_flows__blocked;
+    insert into {{ s }}.fct_trade_flows__blocked
+    select source_file from {{ s }}.fct_trade_flows__pending where change = 'blocked_now';
+    delete from {{ s }}.fct_trade_flows__pending
+{%- endmacro %}
+
+
+{% macro get_incremental_replace_partitions_sql(arg_dict) -%}
+    {#- Incremental strategy 'replace_partitions' (fct_trade_flows): the new rows (temp relation) hold
+        every row of the partitions being re-derived, so each of those partitions is deleted whole
+        from the target and the new rows inserted — a record a revision dropped disappears, which a
+        merge on the row key would miss, and a partition left with no row (all its files removed or
+        blocked) is emptied. The national sources' rows are re-derived whole on every build. -#}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set temp = arg_dict['temp_relation'] -%}
+    {%- set s = fct_state_schema() -%}
+    {%- set cols = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ target }} as t
+    where t.source <> 'comtrade'
+        or exists (
+            select 1 from {{ s }}.fct_trade_flows__pending as p
+            where p.change in ('new', 'removed', 'blocklist')
+              and p.freq_code = t.freq_code
+              and p.ref_year = t.ref_year
+              and p.reporter_code = t.reporter_code
+        );
+    insert into {{ target }} ({{ cols }})
+    select {{ cols }} from {{ temp }}
+{%- endmacro %}
