@@ -319,8 +319,12 @@ def run(
     if ref.rows:
         print(
             f"refresh of one reporter-period ({spec.rows:,} rows) in a {rows:,}-row lake/warehouse: "
-            f"{ref.seconds:.1f} s (lake {ref.detail['lake_seconds']} s, dbt build {ref.detail['dbt_seconds']} s)"
+            f"{ref.seconds:.1f} s (lake {ref.detail['lake_seconds']} s, dbt build {ref.detail['dbt_seconds']} s, "
+            f"{ref.detail.get('partitions_rederived')} Comtrade partition(s) re-derived)"
         )
+        ratios |= refresh_scaling(rows, ref)
+    if dbt and wh.ok:
+        print("slowest dbt nodes of the full build:", wh.detail.get("slowest_nodes", [])[:5])
 
     doc = {
         "label": generate.LABEL,
@@ -357,6 +361,31 @@ def run(
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(json_home, ignore_errors=True)
     return doc
+
+
+def refresh_scaling(rows: int, ref: Measure) -> dict[str, Any]:
+    """The refresh time at this scale over the refresh time of the other scale's saved results
+    (bench_1000000.json vs bench_10000000.json), when both exist: the goal is ≤ 1.5 from 1M to 10M."""
+    other_rows = 1_000_000 if rows == 10_000_000 else 10_000_000 if rows == 1_000_000 else None
+    other = RESULTS / f"bench_{other_rows}.json"
+    if other_rows is None or not other.exists():
+        return {}
+    prev = next(
+        (
+            r
+            for r in json.loads(other.read_text())["results"]
+            if r["name"].startswith("ours: refresh") and r["ok"]
+        ),
+        None,
+    )
+    if prev is None or not ref.ok:
+        return {}
+    small, large = (prev["seconds"], ref.seconds) if rows > other_rows else (ref.seconds, prev["seconds"])
+    ratio = round(large / small, 3)
+    print(
+        f"refresh 10M / refresh 1M: {large:.1f} s / {small:.1f} s = {ratio} (goal ≤ 1.5; the other from {other.name})"
+    )
+    return {"refresh_10M_vs_1M": ratio}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -114,8 +114,8 @@ def mart_checksums(db: Path) -> dict[str, tuple[str, str]]:
 def assert_same_marts(got: dict[str, tuple[str, str]], expected: dict[str, tuple[str, str]]) -> list[str]:
     """Same tables, every mart byte-identical (the exact checksum), and therefore equal when rounded too.
 
-    dbt runs DuckDB with one worker thread (dbt_project/profiles.yml) so sums of DOUBLE values are
-    taken in a fixed order; with parallel workers the indicator marts differed in the last bits."""
+    dbt runs DuckDB with two worker threads (dbt_project/profiles.yml); sums of DOUBLE values are
+    exact (macro sum_exact) so that the threads' order cannot change the last bits."""
     assert sorted(got) == sorted(expected)
     assert {t: got[t][1] for t in got} == {t: expected[t][1] for t in expected}
     differing = sorted(t for t in got if got[t][0] != expected[t][0])

@@ -39,8 +39,7 @@ final as (
         legacy_estimation_flag <> 0 or not coalesce(is_reported, true) as is_value_estimated,
         partner_code = 0 or coalesce(is_aggregate, false) as is_aggregate,
         source_file,
-        vintage,
-        fetched_at
+        vintage
     from records
 
 )

@@ -106,8 +106,7 @@ final as (
             as is_partner_eu_member,
         f.origin = 'sample' as is_synthetic,
         f.source_file,
-        f.vintage,
-        f.fetched_at
+        f.vintage
     from flows as f
     left join products as p
         on p.product_key = f.hs_version || '-' || f.hs6
