@@ -116,9 +116,10 @@
 {% macro get_incremental_replace_partitions_sql(arg_dict) -%}
     {#- Incremental strategy 'replace_partitions' (fct_trade_flows): the new rows (temp relation) hold
         every row of the partitions being re-derived, so each of those partitions is deleted whole
-        from the target and the new rows inserted — a record a revision dropped disappears, which a
-        merge on the row key would miss, and a partition left with no row (all its files removed or
-        blocked) is emptied. The national sources' rows are re-derived whole on every build. -#}
+        from the target and the new rows inserted — a record whose file left the lake or was blocked
+        disappears (a merge on the row key would keep it), and a partition left with no row is
+        emptied. (A record a later vintage merely omits keeps its earlier vintage: staging picks the
+        latest vintage per record, as a full build does.) The national sources' rows are re-derived whole on every build. -#}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set temp = arg_dict['temp_relation'] -%}
     {%- set s = fct_state_schema() -%}
