@@ -4,7 +4,10 @@
     fact, so the two cannot disagree):
       fct_trade_flows__lake_files  the lake files (path and partition) the fact was last built from;
       fct_trade_flows__blocked     the landed files the quality gate blocked at that build;
-      fct_trade_flows__pending     the changes found when the model was compiled (this build).
+      fct_trade_flows__pending     the changes found when the model was compiled (this build);
+      fct_trade_flows__changes     the log of the partitions each build re-derived (build_id, or
+                                   is_full for a full build), read by the incremental models
+                                   downstream (macros/replace_slices.sql) to know what moved.
     A partition is re-derived whole when a lake file appeared in it or disappeared from it, or when
     the gate's blocklist changed for one of its files; every other partition is left alone. The
     national sources (Korea, Japan: small) are re-derived whole on every build.
@@ -32,6 +35,7 @@
     {%- do run_query('create schema if not exists ' ~ s) -%}
     {%- do run_query('create table if not exists ' ~ s ~ '.fct_trade_flows__lake_files (file varchar, freq_code varchar, ref_year integer, reporter_code integer)') -%}
     {%- do run_query('create table if not exists ' ~ s ~ '.fct_trade_flows__blocked (source_file varchar)') -%}
+    {%- do run_query('create table if not exists ' ~ s ~ '.fct_trade_flows__changes (build_id integer, freq_code varchar, ref_year integer, reporter_code integer, is_full boolean)') -%}
     {%- set pending -%}
     create or replace table {{ s }}.fct_trade_flows__pending as
     with
@@ -100,6 +104,16 @@
     {#- Post-hook of fct_trade_flows, in the transaction that wrote the fact: the pending changes
         become the recorded state. -#}
     {%- set s = fct_state_schema() -%}
+    insert into {{ s }}.fct_trade_flows__changes
+    with next_build as (select coalesce(max(build_id), 0) + 1 as build_id from {{ s }}.fct_trade_flows__changes)
+    select n.build_id, null, null, null, true
+    from next_build as n
+    where exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset')
+    union all
+    select distinct n.build_id, p.freq_code, p.ref_year, p.reporter_code, false
+    from next_build as n, {{ s }}.fct_trade_flows__pending as p
+    where p.change in ('new', 'removed', 'blocklist')
+      and not exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset');
     delete from {{ s }}.fct_trade_flows__lake_files
     where exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset');
     delete from {{ s }}.fct_trade_flows__lake_files

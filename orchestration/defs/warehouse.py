@@ -49,18 +49,18 @@ def incremental_schema_drift(build_db: Path, manifest_path: Path) -> dict[str, l
         return {}
     manifest = json.loads(Path(manifest_path).read_text())
     models = {
-        node["alias"]: set(node.get("columns", {}))
+        (node.get("schema") or "main", node["alias"]): set(node.get("columns", {}))
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
     }
     drift: dict[str, list[str]] = {}
     with duckdb.connect(str(build_db), read_only=True) as con:
-        for name, documented in models.items():
+        for (schema, name), documented in models.items():
             have = {
                 r[0]
                 for r in con.execute(
-                    "select column_name from duckdb_columns() where schema_name = 'main' and table_name = ?",
-                    [name],
+                    "select column_name from duckdb_columns() where schema_name = ? and table_name = ?",
+                    [schema, name],
                 ).fetchall()
             }
             if have and documented - have:
@@ -74,7 +74,8 @@ def semitrade_dbt_assets(
 ) -> Iterator[Any]:
     """`dbt build` of seeds, staging views and mart tables into the build warehouse (tests included).
 
-    fct_trade_flows builds incrementally (the Comtrade partitions with new lake files); a full
+    fct_trade_flows builds incrementally (the Comtrade partitions with new lake files), and so do the
+    mirror reports and the reconciled flows (the slices those partitions change); a full
     refresh when asked, or when its table predates columns the project now defines."""
     store = paths()
     store.warehouse_dir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
 """fct_trade_flows built incrementally (strategy `replace_partitions`, macros/replace_partitions.sql)
 must equal a full rebuild of the same lake: after a new partition, a revision, a blocklist change, a
-removed lake file, and when nothing changed.
+removed lake file, and when nothing changed; and so must the mirror reports downstream of it
+(int_mirror_reports, strategy `replace_where`, macros/replace_slices.sql) and the reconciliation
+tables built on them.
 
 One Dagster `main` run on a small slice of the sample builds every lake and the build warehouse into
 a module-wide SEMITRADE_HOME; the tests then change the lake and run `dbt run --select
@@ -76,16 +78,23 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("incremental_dbt")
 
 
-def dbt_run(store: Paths, db: Path, work: Path, *, full_refresh: bool = False) -> int | None:
+def dbt_run(store: Paths, db: Path, work: Path, *, full_refresh: bool = False, select: str = "fct_trade_flows") -> int | None:
     """`dbt run --select fct_trade_flows` into ``db``; returns N of the log line
     `fct_trade_flows: N Comtrade partition(s) to re-derive` (None when the run logged none: full builds)."""
+    found = {int(n) for n in LOG_LINE.findall(dbt_run_log(store, db, work, full_refresh=full_refresh, select=select))}
+    assert len(found) <= 1, f"contradictory log lines: {found}"
+    return found.pop() if found else None
+
+
+def dbt_run_log(store: Paths, db: Path, work: Path, *, full_refresh: bool = False, select: str = "fct_trade_flows") -> str:
+    """`dbt run --select <select>` into ``db``; the text of dbt's log file of that run."""
     logs = work / f"logs_{next(_runs)}"
     env = os.environ | {"SEMITRADE_HOME": str(store.home), "SEMITRADE_WAREHOUSE_PATH": str(db)}
     cmd = [
         DBT,
         "run",
         "--select",
-        "fct_trade_flows",
+        *select.split(),
         "--project-dir",
         str(dbt_project_dir()),
         "--profiles-dir",
@@ -99,19 +108,17 @@ def dbt_run(store: Paths, db: Path, work: Path, *, full_refresh: bool = False) -
         cmd.append("--full-refresh")
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
-    found = {int(n) for n in LOG_LINE.findall((logs / "dbt.log").read_text())}
-    assert len(found) <= 1, f"contradictory log lines: {found}"
-    return found.pop() if found else None
+    return (logs / "dbt.log").read_text()
 
 
-def full_refresh_of_copy(store: Paths, work: Path) -> Path:
+def full_refresh_of_copy(store: Paths, work: Path, select: str = "fct_trade_flows") -> Path:
     """A `--full-refresh` build of a copy of the build warehouse (same lake, same blocklist)."""
     target = work / f"full_{next(_runs)}.duckdb"
     shutil.copyfile(store.build_db, target)
     wal = store.build_db.with_name(store.build_db.name + ".wal")
     if wal.exists():
         shutil.copyfile(wal, target.with_name(target.name + ".wal"))
-    assert dbt_run(store, target, work, full_refresh=True) is None
+    assert dbt_run(store, target, work, full_refresh=True, select=select) is None
     return target
 
 
@@ -386,6 +393,94 @@ def test_a_build_without_lake_change_rederives_nothing(home: Paths, work: Path) 
     assert counts(db) == before_counts
     # AND it still equals a full rebuild
     assert before == checksum(full_refresh_of_copy(home, work))
+
+
+# -- the reconciliation chain (macros/replace_slices.sql) ------------------------------------------
+
+CHAIN = "fct_trade_flows int_mirror_reports int_mirror_cif_rates int_mirror_reliability fct_reconciled_flows"
+CHAIN_TABLES = {
+    "fct_trade_flows": "main.fct_trade_flows",
+    "int_mirror_reports": "main_intermediate.int_mirror_reports",
+    "int_mirror_cif_rates": "main_intermediate.int_mirror_cif_rates",
+    "int_mirror_reliability": "main_intermediate.int_mirror_reliability",
+    "fct_reconciled_flows": "main.fct_reconciled_flows",
+}
+MIRROR_LINE = re.compile(r"int_mirror_reports: (\d+) changed fact partition\(s\) to take in")
+
+
+def chain_sums(db: Path) -> dict[str, tuple[str, int]]:
+    """Order-independent digest and row count of every table of the reconciliation chain."""
+    out = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for name, table in CHAIN_TABLES.items():
+            rows = f"select cast(t as varchar) as r from {table} as t"  # noqa: S608 - test literals
+            out[name] = con.execute(
+                f"select md5(coalesce(string_agg(r, chr(10) order by r), '')), count(*) from ({rows})"  # noqa: S608
+            ).fetchone()
+    return out
+
+
+def reconciled_rows(db: Path, where: str) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(f"select count(*) from main.fct_reconciled_flows where {where}").fetchone()[0]  # noqa: S608
+
+
+def test_reconciliation_chain_builds_incrementally_and_equals_a_full_rebuild(home: Paths, work: Path) -> None:
+    # GIVEN the fact rebuilt by every earlier test (`--select fct_trade_flows` only), while the mirror
+    # reports and the reconciled flows were last built by the Dagster job, several fact builds ago
+    db = home.build_db
+
+    # WHEN the chain builds incrementally
+    log = dbt_run_log(home, db, work, select=CHAIN)
+
+    # THEN the mirror reports take in the changes of every fact build since (China A/2010, Japan
+    # A/2019, Korea M/2019), and the whole chain equals a full rebuild of the same lake
+    assert [int(n) for n in MIRROR_LINE.findall(log)] == [3]
+    start = chain_sums(db)
+    assert start == chain_sums(full_refresh_of_copy(home, work, select=CHAIN))
+    assert start["fct_reconciled_flows"][1] == start["int_mirror_reports"][1] > 0
+
+    # WHEN nothing changed and the chain builds again
+    log = dbt_run_log(home, db, work, select=CHAIN)
+
+    # THEN nothing is re-derived and nothing moves
+    assert [int(n) for n in MIRROR_LINE.findall(log)] == [0]
+    assert chain_sums(db) == start
+
+    # GIVEN Korea's annual 2019 report (double-reported with Japan) and the reconciled rows outside it
+    korea = "freq=A/year=2019/reporter=410"
+    (korea_file,) = lake_files(home, korea)
+    both_before = reconciled_rows(db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'both'")
+    assert both_before > 0
+    gate = home.lake / "_gate" / "comtrade" / "records.json"
+    original_gate = gate.read_bytes() if gate.exists() else None
+    base = json.loads(original_gate) if original_gate else {}
+    try:
+        # WHEN the gate blocks it and the chain builds incrementally
+        gate.parent.mkdir(parents=True, exist_ok=True)
+        gate.write_text(json.dumps(base | {"blocked_source_files": [source_file_of(korea_file)]}))
+        log = dbt_run_log(home, db, work, select=CHAIN)
+
+        # THEN the mirror reports take in one fact partition; Korea's exports are now known from
+        # the importers' reports only ...
+        assert reconciled_rows(db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'both'") == 0
+        assert reconciled_rows(db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'importer_only'") >= both_before
+        # ... and every table of the chain equals a full rebuild under the same blocklist
+        blocked = chain_sums(db)
+        assert blocked != start
+        assert blocked == chain_sums(full_refresh_of_copy(home, work, select=CHAIN))
+    finally:
+        if original_gate is None:
+            gate.unlink(missing_ok=True)
+        else:
+            gate.write_bytes(original_gate)
+
+    # WHEN the file leaves the blocklist and the chain builds again
+    log = dbt_run_log(home, db, work, select=CHAIN)
+
+    # THEN the chain is back where it started, row for row
+    assert [int(n) for n in MIRROR_LINE.findall(log)] == [1]
+    assert chain_sums(db) == start
 
 
 # -- incremental_schema_drift ----------------------------------------------------------------------

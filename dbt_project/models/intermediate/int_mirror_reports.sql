@@ -1,9 +1,29 @@
-{{ config(materialized="table") }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_where',
+    replace_where=party_slice_exists('semitrade_state.int_mirror_reports__pending', 't', ['exporter_code', 'importer_code']),
+    on_schema_change='fail',
+    post_hook="{{ fct_changes_consumed('int_mirror_reports') }}",
+) }}
 -- One row per exporter → importer × HS6 × period (annual and monthly): the exporter's report of its
 -- exports (FOB) next to the importer's report of the same flow (CIF), when either exists.
 -- Comtrade rows only, bilateral only (World and aggregate rows are excluded), flows X and M only.
 -- Mirror reports are matched on the HS6 code; `is_hs_version_mismatch` says when the two sides
 -- used different HS versions for that period (the code may then not cover the same goods).
+--
+-- Incremental (macros/replace_slices.sql): a row depends only on the exporter's and the importer's
+-- reports of its frequency and year, so when fct_trade_flows re-derived the partition of reporter R,
+-- frequency F, year Y, this model re-derives the rows of F × Y where R is exporter or importer.
+{%- set slice = 'true' %}
+{%- set year_slice = 'true' %}
+{%- if execute and model.resource_type != 'unit_test' %}
+{%- set changes = fct_changes_prepare('int_mirror_reports', is_incremental()) %}
+{%- if is_incremental() and not changes.full %}
+{%- set slice = party_slice_predicate(changes.partitions, ['reporter_code', 'partner_code']) %}
+{%- set year_slice = party_slice_predicate(changes.partitions, []) %}
+{%- do log('int_mirror_reports: ' ~ (changes.partitions.rows | length) ~ ' changed fact partition(s) to take in', info=true) %}
+{%- endif %}
+{%- endif %}
 with
 
 flows as (
@@ -24,6 +44,7 @@ flows as (
       and not is_aggregate
       and flow_code in ('X', 'M')
       and partner_code <> reporter_code
+      and {{ slice }}
 
 ),
 
@@ -74,6 +95,7 @@ reporters as (
     select distinct freq_code, period_key, reporter_code
     from {{ ref('fct_trade_flows') }}
     where source = 'comtrade'
+      and {{ year_slice }}
 
 ),
 
