@@ -7,7 +7,9 @@
       fct_trade_flows__pending     the changes found when the model was compiled (this build);
       fct_trade_flows__changes     the log of the partitions each build re-derived (build_id, or
                                    is_full for a full build), read by the incremental models
-                                   downstream (macros/replace_slices.sql) to know what moved.
+                                   downstream (macros/replace_slices.sql) to know what moved;
+      fct_trade_flows__last_build  the partitions the last build re-derived (or is_full): the rows
+                                   its generic tests check (macros/tests/incremental_test_scope.sql).
     A partition is re-derived whole when a lake file appeared in it or disappeared from it, or when
     the gate's blocklist changed for one of its files; every other partition is left alone. The
     national sources (Korea, Japan: small) are re-derived whole on every build.
@@ -113,6 +115,14 @@
     select distinct n.build_id, p.freq_code, p.ref_year, p.reporter_code, false
     from next_build as n, {{ s }}.fct_trade_flows__pending as p
     where p.change in ('new', 'removed', 'blocklist')
+      and not exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset');
+    create or replace table {{ s }}.fct_trade_flows__last_build as
+    select null::varchar as freq_code, null::integer as ref_year, null::integer as reporter_code, true as is_full
+    where exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset')
+    union all
+    select distinct freq_code, ref_year, reporter_code, false
+    from {{ s }}.fct_trade_flows__pending
+    where change in ('new', 'removed', 'blocklist')
       and not exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset');
     delete from {{ s }}.fct_trade_flows__lake_files
     where exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset');

@@ -78,15 +78,22 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("incremental_dbt")
 
 
-def dbt_run(store: Paths, db: Path, work: Path, *, full_refresh: bool = False, select: str = "fct_trade_flows") -> int | None:
+def dbt_run(
+    store: Paths, db: Path, work: Path, *, full_refresh: bool = False, select: str = "fct_trade_flows"
+) -> int | None:
     """`dbt run --select fct_trade_flows` into ``db``; returns N of the log line
     `fct_trade_flows: N Comtrade partition(s) to re-derive` (None when the run logged none: full builds)."""
-    found = {int(n) for n in LOG_LINE.findall(dbt_run_log(store, db, work, full_refresh=full_refresh, select=select))}
+    found = {
+        int(n)
+        for n in LOG_LINE.findall(dbt_run_log(store, db, work, full_refresh=full_refresh, select=select))
+    }
     assert len(found) <= 1, f"contradictory log lines: {found}"
     return found.pop() if found else None
 
 
-def dbt_run_log(store: Paths, db: Path, work: Path, *, full_refresh: bool = False, select: str = "fct_trade_flows") -> str:
+def dbt_run_log(
+    store: Paths, db: Path, work: Path, *, full_refresh: bool = False, select: str = "fct_trade_flows"
+) -> str:
     """`dbt run --select <select>` into ``db``; the text of dbt's log file of that run."""
     logs = work / f"logs_{next(_runs)}"
     env = os.environ | {"SEMITRADE_HOME": str(store.home), "SEMITRADE_WAREHOUSE_PATH": str(db)}
@@ -450,7 +457,9 @@ def test_reconciliation_chain_builds_incrementally_and_equals_a_full_rebuild(hom
     # GIVEN Korea's annual 2019 report (double-reported with Japan) and the reconciled rows outside it
     korea = "freq=A/year=2019/reporter=410"
     (korea_file,) = lake_files(home, korea)
-    both_before = reconciled_rows(db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'both'")
+    both_before = reconciled_rows(
+        db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'both'"
+    )
     assert both_before > 0
     gate = home.lake / "_gate" / "comtrade" / "records.json"
     original_gate = gate.read_bytes() if gate.exists() else None
@@ -463,8 +472,15 @@ def test_reconciliation_chain_builds_incrementally_and_equals_a_full_rebuild(hom
 
         # THEN the mirror reports take in one fact partition; Korea's exports are now known from
         # the importers' reports only ...
-        assert reconciled_rows(db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'both'") == 0
-        assert reconciled_rows(db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'importer_only'") >= both_before
+        assert (
+            reconciled_rows(db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'both'") == 0
+        )
+        assert (
+            reconciled_rows(
+                db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'importer_only'"
+            )
+            >= both_before
+        )
         # ... and every table of the chain equals a full rebuild under the same blocklist
         blocked = chain_sums(db)
         assert blocked != start
@@ -481,6 +497,66 @@ def test_reconciliation_chain_builds_incrementally_and_equals_a_full_rebuild(hom
     # THEN the chain is back where it started, row for row
     assert [int(n) for n in MIRROR_LINE.findall(log)] == [1]
     assert chain_sums(db) == start
+
+
+def dbt_test(store: Paths, db: Path, work: Path, select: str, *, full_tests: bool = False) -> tuple[int, str]:
+    """`dbt test --select <select>` against ``db``: (return code, stdout)."""
+    env = os.environ | {"SEMITRADE_HOME": str(store.home), "SEMITRADE_WAREHOUSE_PATH": str(db)}
+    cmd = [
+        DBT, "test", "--select", select,
+        "--project-dir", str(dbt_project_dir()), "--profiles-dir", str(dbt_project_dir()),
+        "--log-path", str(work / f"logs_{next(_runs)}"), "--target-path", str(work / "target_test"),
+    ]  # fmt: skip
+    if full_tests:
+        cmd += ["--vars", "{full_tests: true}"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    return done.returncode, done.stdout
+
+
+def duplicate_a_row(db: Path, freq_code: str, ref_year: int, reporter_code: int) -> None:
+    """Insert a second copy of one Comtrade row of that partition into fct_trade_flows (a planted fault)."""
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "insert into main.fct_trade_flows select * from main.fct_trade_flows "
+            "where source = 'comtrade' and freq_code = ? and ref_year = ? and reporter_code = ? limit 1",
+            [freq_code, ref_year, reporter_code],
+        )
+
+
+def test_generic_tests_of_an_incremental_build_check_the_rows_it_rederived(home: Paths, work: Path) -> None:
+    # GIVEN a last fact build that re-derived Korea A/2019 alone (the unblock of the test above)
+    db = home.build_db
+    with duckdb.connect(str(db), read_only=True) as con:
+        last = con.execute(
+            "select freq_code, ref_year, reporter_code, is_full from semitrade_state.fct_trade_flows__last_build"
+        ).fetchall()
+    assert last == [("A", 2019, 410, False)]
+    unique = "unique_fct_trade_flows_trade_flow_key"
+    saved = work / "before_planting.duckdb"
+    shutil.copyfile(db, saved)
+    try:
+        # WHEN a row of Japan M/2019, a partition that build left alone, is duplicated
+        duplicate_a_row(db, "M", 2019, 392)
+
+        # THEN the unique test of the fact checks the re-derived rows and passes ...
+        code, out = dbt_test(home, db, work, unique)
+        assert code == 0, out[-2000:]
+        assert re.search(r"PASS=1\b", out)
+        # ... and with var full_tests it checks every row and finds the duplicate
+        code, out = dbt_test(home, db, work, unique, full_tests=True)
+        assert code == 1
+        assert re.search(rf"FAIL 1 {unique}", out), out[-2000:]
+
+        # WHEN a row of the re-derived partition is duplicated
+        shutil.copyfile(saved, db)
+        duplicate_a_row(db, "A", 2019, 410)
+
+        # THEN the scoped test finds it
+        code, out = dbt_test(home, db, work, unique)
+        assert code == 1
+        assert re.search(rf"FAIL 1 {unique}", out), out[-2000:]
+    finally:
+        shutil.copyfile(saved, db)
 
 
 # -- incremental_schema_drift ----------------------------------------------------------------------
