@@ -4,7 +4,10 @@
 -- HS6, partner2 0, customs C00, mode of transport 0). Sums are exact decimals, so the summation order
 -- cannot hide or invent a cent. Returns the periods that differ, with the gap.
 -- Shown in Dagster as a check of fct_trade_flows (it reads the lake source too).
+-- After an incremental build, checks the partitions that build re-derived (the others are unchanged
+-- since the build that checked them); every partition after a full build or with var full_tests.
 {{ config(severity='error', meta={'dagster': {'ref': {'name': 'fct_trade_flows'}}}) }}
+{%- set scope = fct_last_build_scope(ref('fct_trade_flows')) %}
 with
 
 lake as (
@@ -12,6 +15,7 @@ lake as (
     select *
     from {{ source('comtrade', 'records') }}
     where source_file not in ({{ gate_blocked_source_files('comtrade', 'records') }})
+      and {{ scope }}
     {% if var('as_of', none) %}
     and cast(fetched_at as timestamp) < cast('{{ var("as_of") }}' as date) + interval 1 day
     {% endif %}
@@ -71,6 +75,7 @@ mart_totals as (
         sum(cast(value_usd as decimal(38, 6))) as mart_usd
     from {{ ref('fct_trade_flows') }}
     where source = 'comtrade'
+      and {{ scope }}
     group by 1, 2
 
 )

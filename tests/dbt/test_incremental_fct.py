@@ -532,29 +532,33 @@ def test_generic_tests_of_an_incremental_build_check_the_rows_it_rederived(home:
         ).fetchall()
     assert last == [("A", 2019, 410, False)]
     unique = "unique_fct_trade_flows_trade_flow_key"
+    conservation = "assert_conservation_comtrade"  # a singular test, scoped the same way
+    both = f"{unique} {conservation}"
     saved = work / "before_planting.duckdb"
     shutil.copyfile(db, saved)
     try:
         # WHEN a row of Japan M/2019, a partition that build left alone, is duplicated
         duplicate_a_row(db, "M", 2019, 392)
 
-        # THEN the unique test of the fact checks the re-derived rows and passes ...
-        code, out = dbt_test(home, db, work, unique)
+        # THEN the tests of the fact check the re-derived rows and pass ...
+        code, out = dbt_test(home, db, work, both)
         assert code == 0, out[-2000:]
-        assert re.search(r"PASS=1\b", out)
-        # ... and with var full_tests it checks every row and finds the duplicate
-        code, out = dbt_test(home, db, work, unique, full_tests=True)
+        assert re.search(r"PASS=2\b", out)
+        # ... and with var full_tests they check every row and both find the duplicate
+        code, out = dbt_test(home, db, work, both, full_tests=True)
         assert code == 1
         assert re.search(rf"FAIL 1 {unique}", out), out[-2000:]
+        assert re.search(rf"FAIL 1 {conservation}", out), out[-2000:]
 
         # WHEN a row of the re-derived partition is duplicated
         shutil.copyfile(saved, db)
         duplicate_a_row(db, "A", 2019, 410)
 
-        # THEN the scoped test finds it
-        code, out = dbt_test(home, db, work, unique)
+        # THEN the scoped tests find it
+        code, out = dbt_test(home, db, work, both)
         assert code == 1
         assert re.search(rf"FAIL 1 {unique}", out), out[-2000:]
+        assert re.search(rf"FAIL 1 {conservation}", out), out[-2000:]
     finally:
         shutil.copyfile(saved, db)
 

@@ -42,15 +42,34 @@
     {%- endif -%}
     {#- literals rather than a join on the state table, so that DuckDB skips the row groups of
         the other partitions by their min/max -#}
-    {%- set rows = run_query('select is_full, freq_code, ref_year, reporter_code from ' ~ s ~ '.' ~ state) -%}
-    {%- if rows.rows | selectattr(0) | list | length > 0 -%}
+    {%- set rows = run_query('select freq_code, ref_year, reporter_code, is_full from ' ~ s ~ '.' ~ state) -%}
+    {%- if rows.rows | selectattr(3) | list | length > 0 -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set changed = rows.rows | rejectattr(1, 'none') | list -%}
+    {%- set changed = rows.rows | rejectattr(0, 'none') | list -%}
     {%- if name == 'fct_trade_flows' -%}
         {{ return("source <> 'comtrade' or " ~ semitrade.comtrade_partition_predicate({'rows': changed})) }}
     {%- else -%}
         {{ return(semitrade.party_slice_predicate({'rows': changed}, ['exporter_code', 'importer_code'])) }}
     {%- endif -%}
 {{ return('') }}
+{%- endmacro %}
+
+
+{% macro fct_last_build_scope(fct_relation) -%}
+    {#- For singular tests of fct_trade_flows: a predicate over freq_code, ref_year, reporter_code
+        naming the Comtrade partitions its last build re-derived; 'true' after a full build, with var
+        full_tests, or when the state is unknown. -#}
+    {%- if not execute or var('full_tests', false) -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set s = semitrade.fct_state_schema() -%}
+    {%- if adapter.get_relation(database=fct_relation.database, schema=s, identifier='fct_trade_flows__last_build') is none -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set rows = run_query('select freq_code, ref_year, reporter_code, is_full from ' ~ s ~ '.fct_trade_flows__last_build') -%}
+    {%- if rows.rows | selectattr(3) | list | length > 0 -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {{ return(semitrade.comtrade_partition_predicate({'rows': rows.rows | rejectattr(0, 'none') | list})) }}
 {%- endmacro %}
