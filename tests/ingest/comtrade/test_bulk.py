@@ -131,3 +131,34 @@ def test_not_gzip_is_quarantined_whole(home: Paths) -> None:
     result = parse_bulk(home, entry)
     assert (result.rows_in, result.rows_kept, result.rows_quarantined) == (1, 0, 1)
     assert "not a readable gzip TSV" in pl.read_parquet(result.quarantine_file)["reason"][0]
+
+
+def _flip(data: bytes, pos: int) -> bytes:
+    return data[:pos] + bytes([data[pos] ^ 0x55]) + data[pos + 1 :]
+
+
+def _gzip_rows(n: int) -> bytes:
+    return gzip.compress(b"period\tcmdCode\n" + "".join(f"2019\t{100000 + i * 7919 % 900000}\n" for i in range(n)).encode())
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        # cut in half: the size trailer is gone, so it is read in pieces (zlib)
+        ("truncated", _gzip_rows(5000)[: len(_gzip_rows(5000)) // 2], "ended before the end-of-stream marker"),
+        # one byte of the deflate stream changed, trailer intact: read in one piece (Polars)
+        ("corrupt", _flip(_gzip_rows(5000), len(_gzip_rows(5000)) // 2), "corrupt deflate stream"),
+        ("empty", gzip.compress(b""), "empty file: no header line"),
+    ],
+)
+def test_broken_small_gzip_is_quarantined_whole(home: Paths, name: str, content: bytes, reason: str) -> None:
+    # GIVEN a small gzip, truncated, corrupt or empty
+    entry, _ = land(home, source="comtrade", dataset="bulk", partition="freq=A/year=2019/reporter=410",
+                    stem=f"bulk_{name}", content=content, params={}, suffix=".tsv.gz")
+    # WHEN it is parsed
+    result = parse_bulk(home, entry)
+    # THEN it is quarantined whole, with the reason, and the lake file is empty
+    assert (result.rows_in, result.rows_kept, result.rows_quarantined) == (1, 0, 1)
+    got = pl.read_parquet(result.quarantine_file)["reason"][0]
+    assert "not a readable gzip TSV" in got and reason in got
+    assert pl.read_parquet(result.lake_file).height == 0
