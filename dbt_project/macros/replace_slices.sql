@@ -19,7 +19,7 @@
     are medians and means over all pairs of a product group and all partners of a year; measured on
     the 10M-row benchmark, one revised reporter-year moved 31 % of the CIF rates and 39 % of the
     reliabilities, so 99 % of the rows had to be re-derived, and deleting and re-inserting them took
-    longer (19.8 s) than rebuilding the table (11–14 s). It stays a table, rebuilt whole. -#}
+    longer (19.8 s) than rebuilding the table (11–14 s). It is a view instead. -#}
 
 {% macro fct_changes_prepare(model_name, incremental) -%}
     {#- Writes semitrade_state.<model>__pending and returns {'full': bool, 'partitions': agate table

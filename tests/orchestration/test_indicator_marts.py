@@ -247,7 +247,7 @@ def test_indicators_are_in_range_and_consistent(con: duckdb.DuckDBPyConnection) 
 
 def test_marts_carry_their_descriptions_into_the_warehouse(con: duckdb.DuckDBPyConnection) -> None:
     comment = con.execute(
-        "select comment from duckdb_tables() where table_name = 'fct_reconciled_flows'"
+        "select comment from duckdb_views() where view_name = 'fct_reconciled_flows'"  # a view (see its docs)
     ).fetchone()[0]
     assert "Gaulier & Zignago" in comment
     origins = con.execute("select distinct origin from fct_reconciled_flows").fetchall()

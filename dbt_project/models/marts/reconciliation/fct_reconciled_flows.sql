@@ -2,6 +2,11 @@
 -- reports, the importer's report converted to FOB, the discrepancy, and one reconciled FOB value
 -- weighted by reporter reliability (Gaulier & Zignago 2010, BACI), with its provenance.
 -- Method and simplifications: docs block `mirror_method` (reconciliation.md).
+-- A view: every row reads the CIF rates and reporter reliabilities, medians and means over all pairs
+-- and partners that any revision moves (one revised reporter-year moved a third of the CIF rates
+-- on the 10M-row benchmark), so a table would be rebuilt whole at every refresh; the view is
+-- int_mirror_reports (incremental) joined to two small tables when queried.
+{{ config(materialized='view') }}
 {%- set large_discrepancy = var('mirror_large_log_discrepancy', 0.6931471805599453) %}
 with
 
