@@ -26,11 +26,31 @@ paths as (
 
 ),
 
+-- the successors of codes that split (1:n, n:n): the only codes whose reported value is used
+split_successors as (
+
+    select distinct s.to_version, s.to_hs6
+    from steps as s
+    semi join (
+        select from_version, from_hs6, to_version
+        from steps
+        group by all
+        having count(*) > 1
+    ) as splits
+        on splits.from_version = s.from_version
+        and splits.from_hs6 = s.from_hs6
+        and splits.to_version = s.to_version
+
+),
+
 reported as (
 
-    select hs_version, hs6, {{ sum_exact('abs(value_usd)') }} as value_usd
-    from {{ ref('fct_trade_flows') }}
-    where not is_aggregate
+    select f.hs_version, f.hs6, {{ sum_exact('abs(f.value_usd)') }} as value_usd
+    from {{ ref('fct_trade_flows') }} as f
+    semi join split_successors as c
+        on c.to_version = f.hs_version
+        and c.to_hs6 = f.hs6
+    where not f.is_aggregate
     group by 1, 2
 
 ),
