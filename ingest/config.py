@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 DEFAULT_COMTRADE_BASE_URL = "https://comtradeapi.un.org"
 
@@ -46,14 +49,93 @@ class Paths:
         return self.warehouse_dir / "semitrade.duckdb"
 
 
-def semitrade_home() -> Path:
-    """Root of all data files: $SEMITRADE_HOME, default ./data, made absolute."""
-    return Path(os.environ.get("SEMITRADE_HOME", "data")).expanduser().resolve()
+HomeKind = Literal["sample", "real"]
+# Default homes when $SEMITRADE_HOME is not set: the SYNTHETIC offline sample and real data (live
+# pulls and imported files) never share a home, so they never share a warehouse.
+DEFAULT_HOMES: dict[str, str] = {"sample": "data/sample", "real": "data/live"}
+HOME_MARKER = ".semitrade-home.json"
+# Sources whose real data serve both kinds of home: the ECB exchange rates convert the sample's
+# national values too (they are reference data, not trade statistics).
+REFERENCE_SOURCES = frozenset({"fx"})
 
 
-def paths() -> Paths:
-    """The store layout for the current environment."""
-    return Paths(semitrade_home())
+class HomeMixError(RuntimeError):
+    """A command would put SYNTHETIC sample data and real data in the same home."""
+
+
+def semitrade_home(kind: HomeKind = "real") -> Path:
+    """Root of all data files, made absolute: $SEMITRADE_HOME when set, else the default home of
+    ``kind`` (``data/live`` for real data, ``data/sample`` for the offline sample)."""
+    chosen = os.environ.get("SEMITRADE_HOME") or DEFAULT_HOMES[kind]
+    return Path(chosen).expanduser().resolve()
+
+
+def paths(kind: HomeKind = "real") -> Paths:
+    """The store layout for the current environment (see ``semitrade_home``)."""
+    return Paths(semitrade_home(kind))
+
+
+def home_kind(store: Paths) -> HomeKind | None:
+    """What ``store`` holds: 'sample', 'real', or None for a home nothing has been landed in.
+
+    The marker file says it; a home written before markers existed is judged by its manifest
+    (any sample file makes it a sample home)."""
+    marker = store.home / HOME_MARKER
+    if marker.exists():
+        try:
+            kind = json.loads(marker.read_text(encoding="utf-8")).get("kind")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise HomeMixError(f"{marker} is unreadable ({exc}): fix or delete it") from None
+        if kind in DEFAULT_HOMES:
+            return kind
+        raise HomeMixError(f"{marker} names an unknown kind {kind!r} (expected 'sample' or 'real')")
+    if not store.manifest.exists():
+        return None
+    origins = set()
+    with open(store.manifest, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("source") not in REFERENCE_SOURCES:
+                origins.add(record.get("origin"))
+    if not origins:
+        return None
+    return "sample" if "sample" in origins else "real"
+
+
+def check_home(store: Paths, kind: HomeKind) -> None:
+    """Stop, writing nothing, when ``store`` holds the other kind of data than ``kind``."""
+    held = home_kind(store)
+    if held is None or held == kind:
+        return
+    if held == "sample":
+        raise HomeMixError(
+            f"the data home {store.home} holds the SYNTHETIC offline sample, and real data (live pulls, "
+            "imported files) never shares a home or a warehouse with it. Use another home for real data: "
+            f"unset SEMITRADE_HOME to use the default {Path(DEFAULT_HOMES['real']).as_posix()}/, or set "
+            "SEMITRADE_HOME to an empty folder (or delete this one to start over)."
+        )
+    raise HomeMixError(
+        f"the data home {store.home} holds real data (live pulls or imported files), and the SYNTHETIC "
+        "offline sample never shares a home or a warehouse with it. Run the sample in its own home: unset "
+        f"SEMITRADE_HOME to use the default {Path(DEFAULT_HOMES['sample']).as_posix()}/, or set SEMITRADE_HOME "
+        "to an empty folder."
+    )
+
+
+def claim_home(store: Paths, kind: HomeKind) -> None:
+    """Check ``store`` (see ``check_home``) and record that it holds ``kind`` of data."""
+    check_home(store, kind)
+    marker = store.home / HOME_MARKER
+    if marker.exists():
+        return
+    store.home.mkdir(parents=True, exist_ok=True)
+    body = {"kind": kind, "since": datetime.now(UTC).isoformat(timespec="seconds")}
+    tmp = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(body, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, marker)
 
 
 def comtrade_base_url() -> str:

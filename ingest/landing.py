@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.atomic import write_bytes_atomic
-from ingest.config import Paths
+from ingest.config import REFERENCE_SOURCES, Paths, claim_home
 
-Origin = Literal["live", "sample"]
+Origin = Literal["live", "imported", "sample"]
+# Every origin a row can carry: 'live' (pulled from a source's API), 'imported' (a file the user
+# already had, landed with `semitrade import`) and 'sample' (the SYNTHETIC offline sample).
+ORIGINS: tuple[str, ...] = ("live", "imported", "sample")
 
 # Request parameters whose names look like credentials are never written anywhere.
 _SECRET_PARAM = re.compile(r"(key|token|secret|password|subscription|auth)", re.IGNORECASE)
@@ -86,6 +89,8 @@ def land(
         _check_part(name, value)
     for part in partition.split("/"):
         _check_part("partition", part)
+    if source not in REFERENCE_SOURCES:
+        claim_home(paths, "sample" if origin == "sample" else "real")
     digest = hashlib.sha256(content).hexdigest()
     rel = Path(source) / dataset / partition / f"{stem}__{digest[:16]}{suffix}"
     target = paths.landing / rel
@@ -135,6 +140,8 @@ def land_file(
         _check_part(name, value)
     for part in partition.split("/"):
         _check_part("partition", part)
+    if source not in REFERENCE_SOURCES:
+        claim_home(paths, "sample" if origin == "sample" else "real")
     try:
         sha = hashlib.sha256()
         with open(src, "rb") as fh:

@@ -31,6 +31,7 @@ def fixtures_dir() -> Path:
 CANARY_KEYS = {
     "COMTRADE_API_KEY": "canary-COMTRADE-5e1f0c9a77d4b2e8",
     "DATA_GO_KR_KEY": "canary-DATAGOKR-3b8d62e0f1a9c4d7",
+    "ESTAT_APP_ID": "canary-ESTAT-9c2e71b0d4a5f836",
 }
 CANARY_TEXTS: list[str] = []  # captured logs, output and failure texts of every test (see the hook below)
 

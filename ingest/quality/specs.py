@@ -17,6 +17,7 @@ import polars as pl
 
 from ingest import reference
 from ingest.comtrade.schema import HS_VERSIONS, LAKE_SCHEMA, NON_NEGATIVE, RENAME
+from ingest.landing import ORIGINS
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def comtrade_records() -> DatasetSpec:
                 "units in comtrade_qty_units",
             ),
             CodeCheck("freq_code", lambda: ["A", "M"], "frequency A or M"),
-            CodeCheck("origin", lambda: ["live", "sample"], "origin live or sample"),
+            CodeCheck("origin", lambda: list(ORIGINS), "origin live, imported or sample"),
         ),
         non_negative=tuple(RENAME[f] for f in NON_NEGATIVE),
         period_column="period",
@@ -172,7 +173,7 @@ def kcs_trade() -> DatasetSpec:
         codes=(
             CodeCheck("stat_cd", _seed_column("kcs_country_codes", "iso2"), "partners in kcs_country_codes"),
             CodeCheck("hs_key", _hs_keys, "HS6 codes of the HS version in force that year in hs6_codes"),
-            CodeCheck("origin", lambda: ["live", "sample"], "origin live or sample"),
+            CodeCheck("origin", lambda: list(ORIGINS), "origin live, imported or sample"),
         ),
         non_negative=("exp_wgt_kg", "exp_usd", "imp_wgt_kg", "imp_usd"),
         period_column="period",
@@ -201,7 +202,7 @@ def japan_trade() -> DatasetSpec:
             ),
             CodeCheck("flow_code", lambda: ["M", "X"], "flow M or X"),
             CodeCheck("hs_key", _hs_keys, "HS6 codes of the HS version in force that year in hs6_codes"),
-            CodeCheck("origin", lambda: ["live", "sample"], "origin live or sample"),
+            CodeCheck("origin", lambda: list(ORIGINS), "origin live, imported or sample"),
         ),
         non_negative=("quantity1", "quantity2", "value_thousand_jpy"),
         period_column="period",
