@@ -21,7 +21,9 @@ test: $(STAMP)
 	$(BIN)/ruff check ingest orchestration tests
 	$(BIN)/pytest
 
+# The Dagster UI on the offline sample's home; `SEMITRADE_HOME=data/live make dev` for real data.
 dev: $(STAMP)
+	export SEMITRADE_HOME=$${SEMITRADE_HOME:-data/sample}; \
 	DAGSTER_HOME=$$($(BIN)/python -m orchestration.instance) $(BIN)/dagster dev -w workspace.yaml
 
 lint: $(STAMP)
@@ -29,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check ingest orchestration tests
 
 clean:
-	rm -rf data dbt_project/target dbt_project/logs
+	rm -rf data/sample dbt_project/target dbt_project/logs  # data/live (real data) is kept
 
 # Benchmark (SYNTHETIC Comtrade bulk files): ours vs the engine limits vs pandas, see bench/README.md.
 .PHONY: bench bench-large

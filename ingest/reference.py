@@ -63,3 +63,40 @@ def countries() -> dict[int, dict[str, str]]:
 def qty_unit_codes() -> dict[str, int]:
     """Quantity unit abbreviation -> Comtrade qtyUnitCode."""
     return {r["qty_unit_abbr"]: int(r["qty_unit_code"]) for r in read_seed("comtrade_qty_units")}
+
+
+# The first year each HS version was in force (Comtrade classification codes H0…H6).
+HS_VERSION_FIRST_YEAR: tuple[tuple[str, int], ...] = (
+    ("H6", 2022),
+    ("H5", 2017),
+    ("H4", 2012),
+    ("H3", 2007),
+    ("H2", 2002),
+    ("H1", 1996),
+    ("H0", 1988),
+)
+
+
+def hs_version_for_year(year: int) -> str:
+    """The HS version in force in ``year`` (what a reporter normally uses; Comtrade code)."""
+    for version, first in HS_VERSION_FIRST_YEAR:
+        if year >= first:
+            return version
+    return "H0"
+
+
+def semiconductor_hs6(year: int | None = None, segments: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """HS6 codes of the semiconductor taxonomy seed: those of the HS version in force in ``year``
+    (every version when None), optionally only the given segments. The one definition of
+    "semiconductor codes" every source's live pull uses."""
+    version = hs_version_for_year(year) if year is not None else None
+    return tuple(
+        sorted(
+            {
+                row["hs6"]
+                for row in read_seed("semiconductor_taxonomy")
+                if (version is None or row["hs_version"] == version)
+                and (not segments or row["segment"] in segments)
+            }
+        )
+    )

@@ -7,6 +7,9 @@ import importlib
 import logging
 import sys
 
+from ingest.config import HomeMixError
+from ingest.scope import ScopeError
+
 # Each module in orchestration/commands registers its sub-commands; the handler is stored as `func`.
 COMMAND_MODULES: tuple[str, ...] = (
     "orchestration.commands.run",
@@ -40,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except CommandError as exc:
+    except (CommandError, HomeMixError, ScopeError) as exc:
         print(f"semitrade {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -27,6 +27,8 @@
         cast(regexp_extract(file, '/year=([0-9]+)/', 1) as integer) as ref_year,
         cast(regexp_extract(file, '/reporter=([0-9]+)/', 1) as integer) as reporter_code
     from glob('{{ env_var('SEMITRADE_HOME', '../data') }}/lake/comtrade/records/**/*.parquet')
+    -- the zero-row schema file of an empty dataset (ingest/lake.py) belongs to no partition
+    where not file like '%/.empty.parquet'
 {%- endmacro %}
 
 

@@ -44,15 +44,7 @@ EXPORT_CONTROL_START = (2019, 7)  # Japan's licensing requirement took effect on
 
 def hs_version_for_year(year: int) -> str:
     """The HS version a reporter used in ``year`` (Comtrade classification code)."""
-    if year >= 2022:
-        return "H6"
-    if year >= 2017:
-        return "H5"
-    if year >= 2012:
-        return "H4"
-    if year >= 2007:
-        return "H3"
-    return "H2"
+    return reference.hs_version_for_year(year)
 
 
 # Relative strengths by product group: who sells (exporter) and who buys (importer).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from orchestration.commands.homes import add_home_option, published_warehouse
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -33,13 +35,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--warehouse", type=Path, help="DuckDB file to read (default: the published warehouse)"
     )
+    add_home_option(parser)
     parser.set_defaults(func=export_command)
 
 
 def export_command(args: argparse.Namespace) -> int:
     from orchestration.exports import SYNTHETIC_WARNING, export_table  # noqa: PLC0415 - keep `semitrade --help` fast
 
-    result = export_table(args.table, args.out, fmt=args.format, where=args.where, warehouse=args.warehouse)
+    result = export_table(args.table, args.out, fmt=args.format, where=args.where, warehouse=published_warehouse(args))
     print(f"wrote {result.rows:,} rows of {args.table} to {result.path}")
     print(f"codebook: {result.codebook}")
     if result.renamed and any(k != v for k, v in result.renamed.items()):

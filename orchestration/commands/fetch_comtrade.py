@@ -78,7 +78,8 @@ def run_fetch_comtrade(args: argparse.Namespace) -> int:
     if not client.has_key:
         print("semitrade fetch comtrade: COMTRADE_API_KEY is not set: using the keyless preview endpoint "
               "(at most 500 records a call; it may refuse at times)", file=sys.stderr)
-    paths = config.paths()
+    paths = config.paths("real")
+    config.check_home(paths, "real")
     try:
         with client:
             summary = fetch_records(paths, query, client, plan=args.plan,
@@ -92,4 +93,5 @@ def run_fetch_comtrade(args: argparse.Namespace) -> int:
         print(f"  {line}")
     if summary.stopped:
         raise CommandError(summary.stopped)
+    print("next: `semitrade build` rebuilds and publishes the warehouse from the lake")
     return 0

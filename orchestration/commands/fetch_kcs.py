@@ -11,9 +11,9 @@ import argparse
 import sys
 
 from ingest import config
-from ingest.kcs import parse as kcs_parse
 from ingest.kcs.client import KcsClient, KcsError, KcsQuery, plan_periods
-from ingest.landing import LandingError, land
+from ingest.kcs.fetch import fetch_kcs
+from ingest.landing import LandingError
 from orchestration.cli import CommandError
 
 
@@ -47,39 +47,28 @@ def run_fetch_kcs(args: argparse.Namespace) -> int:
         raise CommandError(
             "DATA_GO_KR_KEY is not set: request a key for the Korea Customs 'nitemtrade' service at data.go.kr"
         )
-    paths = config.paths()
-    kept = quarantined = new = 0
+    paths = config.paths("real")
+    total = len(queries)
+
+    def report(query: KcsQuery, kept: int, quarantined: int, control_ok: bool) -> None:
+        if not args.quiet:
+            print(
+                f"[{queries.index(query) + 1}/{total}] {query.start}-{query.end}: {kept} kept, {quarantined} quarantined"
+                + ("" if control_ok else " (CONTROL TOTAL FAILED)"),
+                file=sys.stderr,
+                flush=True,
+            )
+
     try:
         with client:
-            for n, query in enumerate(queries, start=1):
-                resp = client.trade(query)
-                entry, written = land(
-                    paths,
-                    source=kcs_parse.SOURCE,
-                    dataset=kcs_parse.DATASET,
-                    partition=query.partition,
-                    stem=query.stem,
-                    content=resp.content,
-                    params=query.params(),
-                    suffix=".xml",
-                )
-                result = kcs_parse.parse_landed(paths, entry)
-                new += written
-                kept += result.rows_kept
-                quarantined += result.rows_quarantined
-                if not args.quiet:
-                    print(
-                        f"[{n}/{len(queries)}] {query.start}-{query.end}: {resp.items - 1 if resp.items else 0} items, "
-                        f"{result.rows_kept} kept, {result.rows_quarantined} quarantined"
-                        + ("" if result.control_ok else " (CONTROL TOTAL FAILED)"),
-                        file=sys.stderr,
-                        flush=True,
-                    )
+            summary = fetch_kcs(paths, queries, client, report)
     except (KcsError, LandingError) as exc:
         raise CommandError(str(exc)) from None
+    kept, quarantined, new = summary.rows_kept, summary.rows_quarantined, summary.new_files
     print(f"kcs fetch into {paths.home}")
     print(f"  calls: {len(queries)} ({client.http.calls} HTTP requests incl. retries), new files: {new}")
     print(f"  rows kept: {kept}, quarantined: {quarantined}")
     if quarantined:
         raise CommandError(f"{quarantined} rows were quarantined: see {paths.quarantine / 'kcs'}")
+    print("next: `semitrade build` rebuilds and publishes the warehouse from the lake")
     return 0

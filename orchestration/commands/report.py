@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from orchestration.commands.homes import add_home_option, published_warehouse
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -18,13 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--warehouse", type=Path, help="DuckDB file to read (default: the published warehouse)"
     )
+    add_home_option(parser)
     parser.set_defaults(func=report_command)
 
 
 def report_command(args: argparse.Namespace) -> int:
     from orchestration.report import build_report  # noqa: PLC0415 - plotly is slow to import
 
-    report = build_report(args.out, warehouse=args.warehouse)
+    report = build_report(args.out, warehouse=published_warehouse(args))
     print(
         f"wrote {report.path} ({report.path.stat().st_size / 1e6:.1f} MB, {len(report.figures)} charts, works offline)"
     )

@@ -1,12 +1,17 @@
 """UN Comtrade assets: raw responses landed in landing/, then typed records in the lake."""
 
+import os
+
 import dagster as dg
 import polars as pl
 
 from ingest.comtrade import sample
 from ingest.comtrade.parse import DATASET, SOURCE, parse_landed
-from ingest.config import comtrade_api_key, paths
+from ingest.comtrade.schema import LAKE_SCHEMA
+from ingest.config import Paths, check_home, comtrade_api_key, paths
+from ingest.lake import ensure_dataset
 from ingest.landing import read_manifest
+from ingest.scope import load_scope
 from orchestration.defs.metadata import preview_markdown
 
 SAMPLE_BANNER = (
@@ -23,6 +28,19 @@ class ComtradeLandingConfig(dg.Config):
     reporters: list[int] = list(sample.REPORTERS)
     monthly_years: list[int] = list(sample.MONTHLY_YEARS)
     annual_years: list[int] = list(sample.ANNUAL_YEARS)
+
+
+def sample_home() -> Paths:
+    """The home the offline sample lands in: $SEMITRADE_HOME, which must be set explicitly (``semitrade
+    run`` and ``make dev`` set it) so that the sample never lands in the default home of real data."""
+    if not os.environ.get("SEMITRADE_HOME"):
+        raise dg.Failure(
+            "the offline sample needs its own home: set SEMITRADE_HOME (e.g. data/sample, as `make dev` and "
+            "`semitrade run` do); the default home data/live is for real data only"
+        )
+    store = paths()
+    check_home(store, "sample")
+    return store
 
 
 def _resolve_mode(mode: str) -> str:
@@ -48,9 +66,9 @@ def comtrade_landed_responses(
 ) -> dg.MaterializeResult:
     """Land the Comtrade responses (grain: one file per reporter × freq × year; values USD)."""
     mode = _resolve_mode(config.mode)
-    store = paths()
     if mode == "live":
-        return _land_live(context, config)
+        return _land_live(context)
+    store = sample_home()
     context.log.warning(SAMPLE_BANNER)
     scope = sample.SampleScope(
         reporters=tuple(config.reporters),
@@ -72,33 +90,45 @@ def comtrade_landed_responses(
     )
 
 
-def _land_live(context: dg.AssetExecutionContext, config: ComtradeLandingConfig) -> dg.MaterializeResult:
-    """Live mode: pull the configured reporters' monthly data for the semiconductor codes, year by year."""
-    from ingest.comtrade.client import ComtradeClient, ComtradeError  # noqa: PLC0415 - live mode only
+def _land_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Live mode: pull the scope file's reporters, partners, years and frequencies for the taxonomy's
+    codes (the HS version of each year), year by year; without COMTRADE_API_KEY, skip with a clear line."""
+    from ingest.comtrade.client import ComtradeAuthError, ComtradeClient, ComtradeError  # noqa: PLC0415 - live only
     from ingest.comtrade.fetch import fetch_records  # noqa: PLC0415
     from ingest.comtrade.planner import PlanError, Query  # noqa: PLC0415
-    from orchestration.defs.comtrade_live import semiconductor_cmd_codes  # noqa: PLC0415
 
+    store = paths()
+    check_home(store, "real")
+    if not comtrade_api_key():
+        context.log.warning("UN Comtrade skipped: COMTRADE_API_KEY is not set (no sample is used in its place)")
+        return dg.MaterializeResult(metadata={"mode": "live", "skipped": "COMTRADE_API_KEY is not set"})
+    scope = load_scope(store)
+    context.log.info(f"scope: {scope.path}")
     totals = {"calls_made": 0, "files_landed": 0, "rows_kept": 0, "rows_quarantined": 0}
     try:
         with ComtradeClient.from_env() as client:
-            for year in config.monthly_years:
-                query = Query(
-                    reporters=tuple(config.reporters),
-                    periods=tuple(f"{year}{m:02d}" for m in range(1, 13)),
-                    cmd_codes=tuple(semiconductor_cmd_codes()),
-                    flows=("M", "X"),
-                    freq="M",
-                )
-                summary = fetch_records(paths(), query, client)
-                for name in totals:
-                    totals[name] += getattr(summary, name)
-                context.log.info(f"{year}: " + "; ".join(summary.lines()))
-                if summary.stopped:
-                    raise dg.Failure(f"stopped early in {year}: {summary.stopped}; a rerun resumes", metadata=totals)
+            for freq in scope.comtrade_freqs:
+                for year in scope.years:
+                    periods = (str(year),) if freq == "A" else tuple(f"{year}{m:02d}" for m in range(1, 13))
+                    query = Query(
+                        reporters=scope.reporters,
+                        periods=periods,
+                        partners=scope.partners or None,
+                        cmd_codes=scope.hs6_codes(),
+                        flows=scope.comtrade_flows,
+                        freq=freq,
+                    )
+                    summary = fetch_records(store, query, client)
+                    for name in totals:
+                        totals[name] += getattr(summary, name)
+                    context.log.info(f"{freq} {year}: " + "; ".join(summary.lines()))
+                    if summary.stopped:
+                        raise dg.Failure(f"stopped early in {freq} {year}: {summary.stopped}; a rerun resumes", metadata=totals)
+    except ComtradeAuthError as exc:
+        raise dg.Failure(f"Comtrade rejected the key: {exc}", allow_retries=False) from exc
     except (ComtradeError, PlanError) as exc:
         raise dg.Failure(f"live Comtrade landing failed: {exc}") from exc
-    return dg.MaterializeResult(metadata={"mode": "live", "origin": "live", **totals})
+    return dg.MaterializeResult(metadata={"mode": "live", "origin": "live", "scope": str(scope.path), **totals})
 
 
 @dg.asset(
@@ -117,8 +147,10 @@ def comtrade_lake_records(context: dg.AssetExecutionContext) -> dg.MaterializeRe
     """Parse every landed Comtrade response not yet in the lake (rows in = kept + quarantined)."""
     store = paths()
     entries = list(read_manifest(store, source=SOURCE, dataset=DATASET))
+    ensure_dataset(store, SOURCE, DATASET, LAKE_SCHEMA)
     if not entries:
-        raise dg.Failure("no Comtrade responses are landed yet: materialize comtrade/landed_responses first")
+        context.log.warning(f"no Comtrade responses are landed in {store.home}: the Comtrade lake is empty")
+        return dg.MaterializeResult(metadata={"files_parsed": 0, "rows_kept": 0, "lake_rows_total": 0})
     results = [parse_landed(store, entry) for entry in entries]
     parsed = [r for r in results if not r.skipped]
     rows_in = sum(r.rows_in for r in parsed)

@@ -15,25 +15,36 @@ from datetime import date
 
 import dagster as dg
 
-from ingest.comtrade import sample
 from ingest.comtrade.client import ComtradeAuthError, ComtradeClient, ComtradeError
 from ingest.comtrade.fetch import fetch_records, snapshot
 from ingest.comtrade.planner import PlanError, Query
-from ingest.config import comtrade_api_key, paths
-from ingest.reference import read_seed
+from ingest.config import check_home, comtrade_api_key, paths
+from ingest.reference import semiconductor_hs6
+from ingest.scope import ScopeError, load_scope
 from orchestration.defs.jobs import PARTITIONED_TAG
 
 API_POOL = "comtrade_api"
 FIRST_YEAR = 2005
 
 years_partitions = dg.StaticPartitionsDefinition([str(y) for y in range(FIRST_YEAR, date.today().year + 1)])
-reporter_partitions = dg.StaticPartitionsDefinition([str(r) for r in sample.REPORTERS])
+
+
+def _scope_reporters() -> list[str]:
+    """Reporters of the live partitions: those of the scope file (scope.toml; see ingest/scope.py)."""
+    try:
+        return [str(r) for r in load_scope(paths()).reporters]
+    except ScopeError as exc:
+        raise dg.DagsterInvalidDefinitionError(f"the live partitions need a valid scope file: {exc}") from None
+
+
+reporter_partitions = dg.StaticPartitionsDefinition(_scope_reporters())
 live_partitions = dg.MultiPartitionsDefinition({"year": years_partitions, "reporter": reporter_partitions})
 
 
 def semiconductor_cmd_codes() -> list[str]:
-    """Every HS6 code of the semiconductor taxonomy seed, across HS versions (sorted, distinct)."""
-    return sorted({row["hs6"] for row in read_seed("semiconductor_taxonomy")})
+    """Every HS6 code of the semiconductor taxonomy seed, across HS versions (sorted, distinct): a
+    reporter may still use an older HS version, and a code it does not use just returns nothing."""
+    return list(semiconductor_hs6())
 
 
 class ComtradeLiveConfig(dg.Config):
@@ -81,6 +92,7 @@ def comtrade_live_records(context: dg.AssetExecutionContext, config: ComtradeLiv
     keys = context.partition_key.keys_by_dimension
     year, reporter = int(keys["year"]), int(keys["reporter"])
     query = query_for(year, reporter, config)
+    check_home(paths(), "real")
     if not comtrade_api_key():
         context.log.warning("COMTRADE_API_KEY is not set: using the public preview endpoint (500 records a call)")
     try:
@@ -127,8 +139,11 @@ warehouse_refresh_job = dg.define_asset_job(
     "warehouse_refresh",
     selection=dg.AssetSelection.all()
     - dg.AssetSelection.tag(PARTITIONED_TAG, "true")
-    - dg.AssetSelection.keys(["comtrade", "landed_responses"]),
-    description="Re-parse anything newly landed, rebuild the dbt warehouse and publish it (no sample landing).",
+    - dg.AssetSelection.groups("landing"),
+    description=(
+        "What `semitrade build` runs: parse anything newly landed into the lake, run the quality gates, rebuild the "
+        "dbt warehouse and publish it. Lands nothing (no fetch, no sample)."
+    ),
 )
 
 

@@ -9,16 +9,19 @@ schedules that follow each source's release rhythm; they land and parse straight
 import dagster as dg
 import polars as pl
 
-from ingest.comtrade import sample as comtrade_sample
-from ingest.config import paths
+from ingest.config import check_home, paths
 from ingest.fx import rates
 from ingest.japan import parse as japan_parse
 from ingest.japan import sample as japan_sample
-from ingest.japan.client import JapanClient, JapanError
 from ingest.kcs import parse as kcs_parse
 from ingest.kcs import sample as kcs_sample
 from ingest.kcs.client import KcsClient, KcsError, KcsQuery
-from ingest.landing import land, read_manifest
+from ingest.kcs.fetch import fetch_kcs
+from ingest.lake import ensure_dataset
+from ingest.landing import read_manifest
+from ingest.scope import load_scope
+from orchestration.defs import national_live
+from orchestration.defs.comtrade import sample_home
 from orchestration.defs.jobs import PARTITIONED_TAG
 from orchestration.defs.metadata import preview_markdown
 
@@ -29,10 +32,19 @@ NATIONAL_BANNER = (
 MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2015-01-01", end_offset=0)
 
 
-class NationalSampleConfig(dg.Config):
-    """Years of the national sample; empty = the monthly years of the landed Comtrade sample."""
+class NationalLandingConfig(dg.Config):
+    """`mode`: 'sample' (the SYNTHETIC offline sample) or 'live' (the source's API for the scope file's
+    years and partners; skipped with a clear line when the source has no key or URL configured).
+    `years`: sample years; empty = the monthly years of the landed Comtrade sample."""
 
+    mode: str = "sample"
     years: list[int] = []
+
+
+def _mode(config: NationalLandingConfig) -> str:
+    if config.mode not in ("sample", "live"):
+        raise dg.Failure(f"mode must be 'sample' or 'live', got {config.mode!r}")
+    return config.mode
 
 
 class FxConfig(dg.Config):
@@ -42,8 +54,6 @@ class FxConfig(dg.Config):
     mode: str = "auto"
 
 
-def _years(config: NationalSampleConfig) -> tuple[int, ...]:
-    return tuple(config.years) or kcs_sample.sample_years(paths())
 
 
 @dg.asset(
@@ -57,11 +67,15 @@ def _years(config: NationalSampleConfig) -> tuple[int, ...]:
     ),
 )
 def kcs_landed_responses(
-    context: dg.AssetExecutionContext, config: NationalSampleConfig
+    context: dg.AssetExecutionContext, config: NationalLandingConfig
 ) -> dg.MaterializeResult:
-    """Land the KCS sample (grain: one XML per year × HS6 code; values USD)."""
+    """Land Korea Customs responses (grain: one XML per year × HS6 code [× partner]; values USD):
+    live for the scope file, or the SYNTHETIC sample."""
+    if _mode(config) == "live":
+        return national_live.land_kcs_live(context)
     context.log.warning(NATIONAL_BANNER)
-    landed = kcs_sample.land_sample(paths(), _years(config))
+    store = sample_home()
+    landed = kcs_sample.land_sample(store, tuple(config.years) or kcs_sample.sample_years(store))
     new = sum(1 for _, written in landed if written)
     return dg.MaterializeResult(
         metadata={"origin": "sample (SYNTHETIC)", "files": len(landed), "new_files": new}
@@ -79,11 +93,14 @@ def kcs_landed_responses(
     ),
 )
 def japan_landed_files(
-    context: dg.AssetExecutionContext, config: NationalSampleConfig
+    context: dg.AssetExecutionContext, config: NationalLandingConfig
 ) -> dg.MaterializeResult:
-    """Land the Japan MOF sample (grain: one CSV per year × direction × release; values thousand yen)."""
+    """Land Japan MOF trade tables (grain: one file per year × direction [× page]; values thousand yen):
+    live for the scope file (e-Stat API or file download), or the SYNTHETIC sample."""
+    if _mode(config) == "live":
+        return national_live.land_japan_live(context)
     context.log.warning(NATIONAL_BANNER)
-    store = paths()
+    store = sample_home()
     years = tuple(config.years) or kcs_sample.sample_years(store, (japan_sample.JAPAN,))
     landed = japan_sample.land_sample(store, years)
     new = sum(1 for _, written in landed if written)
@@ -94,6 +111,8 @@ def japan_landed_files(
 
 def _lake_metadata(source: str, dataset: str, results: list, columns: list[str]) -> dict:
     store = paths()
+    if not results:
+        return {"files_parsed": 0, "rows_kept": 0, "lake_rows_total": 0}
     parsed = [r for r in results if not r.skipped]
     lake_glob = str(store.lake / source / dataset / "**" / "*.parquet")
     preview = pl.scan_parquet(lake_glob).head(5).collect()
@@ -124,8 +143,9 @@ def kcs_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Parse every landed KCS response not yet in the lake (rows in = kept + quarantined)."""
     store = paths()
     entries = list(read_manifest(store, source=kcs_parse.SOURCE, dataset=kcs_parse.DATASET))
+    ensure_dataset(store, kcs_parse.SOURCE, kcs_parse.DATASET, kcs_parse.LAKE_SCHEMA)
     if not entries:
-        raise dg.Failure("no Korea Customs responses are landed yet: materialize kcs/landed_responses first")
+        context.log.warning(f"no Korea Customs responses are landed in {store.home}: its lake is empty")
     results = [kcs_parse.parse_landed(store, e) for e in entries]
     failed = [r.source_file for r in results if not r.control_ok]
     if failed:
@@ -154,8 +174,9 @@ def japan_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Parse every landed Japan MOF CSV not yet in the lake (rows in = kept + quarantined, wide rows)."""
     store = paths()
     entries = list(read_manifest(store, source=japan_parse.SOURCE, dataset=japan_parse.DATASET))
+    ensure_dataset(store, japan_parse.SOURCE, japan_parse.DATASET, japan_parse.LAKE_SCHEMA)
     if not entries:
-        raise dg.Failure("no Japan MOF files are landed yet: materialize japan/landed_files first")
+        context.log.warning(f"no Japan MOF files are landed in {store.home}: its lake is empty")
     results = [japan_parse.parse_landed(store, e) for e in entries]
     meta = _lake_metadata(
         "japan",
@@ -163,7 +184,7 @@ def japan_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         results,
         ["period", "flow_code", "hs9", "country_code", "value_thousand_jpy", "origin"],
     )
-    meta["long_rows_written"] = sum(r.long_rows for r in results if not r.skipped)
+    meta["long_rows_written"] = sum(getattr(r, "long_rows", 0) for r in results if not r.skipped)
     return dg.MaterializeResult(metadata=meta)
 
 
@@ -200,13 +221,6 @@ def fx_monthly_rates(context: dg.AssetExecutionContext, config: FxConfig) -> dg.
     )
 
 
-def _taxonomy_hs6(year: int) -> list[str]:
-    version = comtrade_sample.hs_version_for_year(year)
-    return sorted(
-        {code for p in comtrade_sample.PRODUCTS for code, _ in comtrade_sample._codes_for(p, version)}
-    )
-
-
 @dg.asset(
     key=["kcs", "live_monthly"],
     partitions_def=MONTHLY,
@@ -222,26 +236,23 @@ def kcs_live_monthly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Land + parse KCS data for the partition month (grain: month × partner × HSK10; USD)."""
     month = context.partition_key[:7].replace("-", "")
     store = paths()
-    rows = 0
+    check_home(store, "real")
+    scope = load_scope(store)
+    if not KcsClient.from_env().has_key:
+        raise dg.Failure("DATA_GO_KR_KEY is not set: the Korea Customs pull needs a data.go.kr service key")
+    queries = [
+        KcsQuery(month, month, hs=hs, country=country)
+        for hs in scope.hs6_codes(int(month[:4]))
+        for country in scope.kcs_countries()
+    ]
     try:
         with KcsClient.from_env() as client:
-            for hs in _taxonomy_hs6(int(month[:4])):
-                query = KcsQuery(month, month, hs=hs)
-                resp = client.trade(query)
-                entry, _ = land(
-                    store,
-                    source=kcs_parse.SOURCE,
-                    dataset=kcs_parse.DATASET,
-                    partition=query.partition,
-                    stem=query.stem,
-                    content=resp.content,
-                    params=query.params(),
-                    suffix=".xml",
-                )
-                rows += kcs_parse.parse_landed(store, entry).rows_kept
+            summary = fetch_kcs(store, queries, client)
     except KcsError as exc:
         raise dg.Failure(str(exc)) from None
-    return dg.MaterializeResult(metadata={"month": month, "rows_kept": rows})
+    return dg.MaterializeResult(
+        metadata={"month": month, "calls": summary.calls, "rows_kept": summary.rows_kept, "rows_quarantined": summary.rows_quarantined}
+    )
 
 
 @dg.asset(
@@ -259,25 +270,8 @@ def japan_live_monthly(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     """Land + parse the Japan MOF tables of the partition's year (grain: month × HS9 × country; thousand yen)."""
     year = int(context.partition_key[:4])
     store = paths()
-    rows = 0
-    try:
-        with JapanClient.from_env() as client:
-            for direction in ("export", "import"):
-                resp = client.download(year, direction)
-                entry, _ = land(
-                    store,
-                    source=japan_parse.SOURCE,
-                    dataset=japan_parse.DATASET,
-                    partition=resp.partition,
-                    stem=resp.stem,
-                    content=resp.content,
-                    params=resp.params,
-                    suffix=".csv",
-                )
-                rows += japan_parse.parse_landed(store, entry).long_rows
-    except JapanError as exc:
-        raise dg.Failure(str(exc)) from None
-    return dg.MaterializeResult(metadata={"year": year, "long_rows": rows})
+    check_home(store, "real")
+    return dg.MaterializeResult(metadata={"year": year, **national_live.pull_japan_year(store, year, load_scope(store), context.log)})
 
 
 kcs_live_job = dg.define_asset_job("kcs_live", selection=[kcs_live_monthly], partitions_def=MONTHLY)
