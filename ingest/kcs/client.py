@@ -217,7 +217,14 @@ class KcsClient:
 
     @classmethod
     def from_env(cls, **http: Any) -> KcsClient:
-        """Configured from $KCS_BASE_URL and $DATA_GO_KR_KEY."""
+        """Configured from $KCS_BASE_URL, $DATA_GO_KR_KEY and $KCS_MIN_INTERVAL (seconds between calls,
+        default 1: data.go.kr throttles bursts)."""
+        raw = os.environ.get("KCS_MIN_INTERVAL", "").strip()
+        if raw:
+            try:
+                http.setdefault("min_interval", float(raw))
+            except ValueError:
+                raise KcsRequestError(f"$KCS_MIN_INTERVAL must be a number of seconds, not {raw!r}") from None
         return cls(kcs_base_url(), kcs_service_key(), **http)
 
     @property
