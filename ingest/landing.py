@@ -28,7 +28,7 @@ Origin = Literal["live", "imported", "sample"]
 ORIGINS: tuple[str, ...] = ("live", "imported", "sample")
 
 # Request parameters whose names look like credentials are never written anywhere.
-_SECRET_PARAM = re.compile(r"(key|token|secret|password|subscription|auth)", re.IGNORECASE)
+_SECRET_PARAM = re.compile(r"(key|token|secret|password|subscription|auth|appid)", re.IGNORECASE)
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_.=-]+$")
 
 

@@ -14,6 +14,7 @@ from ingest.scope import ScopeError
 COMMAND_MODULES: tuple[str, ...] = (
     "orchestration.commands.run",
     "orchestration.commands.fetch",
+    "orchestration.commands.import_",
     "orchestration.commands.export",
     "orchestration.commands.report",
 )

@@ -3,6 +3,10 @@
 --   845691 (HS2002, dry-etching machines)  → 848620 (HS2007 heading 8486 did not exist before)
 --   854221 / 854229 (HS2002 digital / other monolithic ICs) → 854231, 854232, 854233, 854239
 --   854140 (HS2017 photosensitive devices, LEDs) → split by HS2022 into 854141, 854142, 854143, 854149
+-- and the gap links of hs_deleted_codes (issue #13), which must lead exactly to the expected codes:
+--   300219 (HS2017 other blood fractions / immunological products; no row in UNSD's HS2022→HS2017
+--   table) → 300212, 300213, 300214, 300215 (HS2022 subheading 3002.1), principal 300212
+--   291636 (HS2007 binapacryl; no row in UNSD's HS2012→HS2007 table) → 291616 (hs5_hs3 conversion)
 with
 
 expected as (
@@ -23,8 +27,20 @@ expected as (
         ('H5', '854140', '854142', false),
         ('H5', '854140', '854143', false),
         ('H5', '854140', '854149', false),
-        ('H6', '848620', '848620', true)
+        ('H6', '848620', '848620', true),
+        ('H5', '300219', '300212', true),
+        ('H5', '300219', '300213', false),
+        ('H5', '300219', '300214', false),
+        ('H5', '300219', '300215', false),
+        ('H3', '291636', '291616', true)
     ) as t(hs_version, hs6, target_hs6, must_be_principal)
+
+),
+
+-- codes whose HS2022 targets must be exactly the expected ones
+exact as (
+
+    select * from (values ('H5', '300219'), ('H3', '291636')) as t(hs_version, hs6)
 
 ),
 
@@ -44,3 +60,16 @@ left join mapped as m
     and m.target_hs6 = e.target_hs6
 where m.target_hs6 is null
    or (e.must_be_principal and not m.is_principal)
+
+union all
+
+-- an unexpected extra target of a code that must map exactly
+select m.hs_version, m.hs6, m.target_hs6, false as must_be_principal, m.is_principal
+from mapped as m
+semi join exact as x
+    on x.hs_version = m.hs_version
+    and x.hs6 = m.hs6
+anti join expected as e
+    on e.hs_version = m.hs_version
+    and e.hs6 = m.hs6
+    and e.target_hs6 is not distinct from m.target_hs6

@@ -61,6 +61,9 @@ class ParseResult:
     lake_file: Path | None
     quarantine_file: Path | None
     skipped: bool = False  # this vintage was already in the lake
+    # Every lake file the landed file feeds: ``(lake_file,)`` for an API response; one per
+    # freq/year/reporter partition for an imported file (which spans several).
+    lake_files: tuple[Path, ...] = ()
 
 
 @cache
@@ -138,10 +141,18 @@ def load_envelope(content: bytes, source_file: str) -> list[Any]:
 
 def split_records(data: list[Any]) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str, Any]]]:
     """Valid records (with their position) and rejected ones (position, reason, raw)."""
+    return split_positioned(enumerate(data))
+
+
+def split_positioned(
+    items: Iterable[tuple[int, Any]],
+) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str, Any]]]:
+    """``split_records`` for records that carry their own position (e.g. the rows of an imported file
+    that survived conversion): the record contract, then the duplicate-key rule across all of them."""
     good: list[tuple[int, dict[str, Any]]] = []
     bad: list[tuple[int, str, Any]] = []
     seen: dict[tuple[Any, ...], int] = {}
-    for pos, rec in enumerate(data):
+    for pos, rec in items:
         reason = validate_record(rec)
         if reason is None:
             key = tuple(rec[k] for k in KEY_FIELDS)
@@ -188,15 +199,26 @@ def quarantine_frame(bad: Iterable[tuple[int, str, Any]], entry: LandedFile) -> 
     return pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)
 
 
+def lake_file_path(paths: Paths, partition: str, sha256: str) -> Path:
+    """lake/comtrade/records/<partition>/vintage=<sha16>.parquet: one file per partition and vintage."""
+    return paths.lake / SOURCE / DATASET / partition / f"vintage={sha256[:16]}.parquet"
+
+
+def quarantine_file_path(paths: Paths, partition: str, sha256: str) -> Path:
+    """lake/_quarantine/comtrade/records/<partition>/vintage=<sha16>.parquet."""
+    return paths.quarantine / SOURCE / DATASET / partition / f"vintage={sha256[:16]}.parquet"
+
+
 def lake_path(paths: Paths, entry: LandedFile) -> Path:
-    return paths.lake / SOURCE / DATASET / entry.partition / f"vintage={entry.sha256[:16]}.parquet"
+    return lake_file_path(paths, entry.partition, entry.sha256)
 
 
 def quarantine_path(paths: Paths, entry: LandedFile) -> Path:
-    return paths.quarantine / SOURCE / DATASET / entry.partition / f"vintage={entry.sha256[:16]}.parquet"
+    return quarantine_file_path(paths, entry.partition, entry.sha256)
 
 
-def _write(df: pl.DataFrame, path: Path) -> Path:
+def write_parquet(df: pl.DataFrame, path: Path) -> Path:
+    """Write ``df`` to ``path`` atomically (zstd, with statistics)."""
     return write_atomic(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
 
 
@@ -205,15 +227,28 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
     """Parse one landed response into the lake. Idempotent: a vintage already in the lake is skipped.
 
     A file that is not a usable response at all (not JSON, API error, truncated) is quarantined
-    whole as one row with position -1, and an empty lake file marks it as processed.
+    whole as one row with position -1, and an empty lake file marks it as processed. A file landed
+    by ``semitrade import`` (origin 'imported'; ``params["format"]`` says which CSV format) is parsed
+    by ``ingest.comtrade.imports.parse_import`` into the lake partitions its rows belong to.
     """
+    if entry.origin == "imported":
+        from ingest.comtrade import imports  # noqa: PLC0415 - imports builds on this module
+
+        return imports.parse_import(paths, entry, force=force)
     out = lake_path(paths, entry)
     qpath = quarantine_path(paths, entry)
     if out.exists() and not force:
         kept = pl.scan_parquet(out).select(pl.len()).collect().item()
         quarantined = pl.scan_parquet(qpath).select(pl.len()).collect().item() if qpath.exists() else 0
         return ParseResult(
-            entry.path, kept + quarantined, kept, quarantined, out, qpath if qpath.exists() else None, True
+            entry.path,
+            kept + quarantined,
+            kept,
+            quarantined,
+            out,
+            qpath if qpath.exists() else None,
+            True,
+            (out,),
         )
     content = entry.absolute(paths).read_bytes()
     try:
@@ -230,10 +265,16 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
             f"{entry.path}: rows in {rows_in} != kept {kept.height} + quarantined {quarantined.height}"
         )
     if quarantined.height:
-        _write(quarantined, qpath)
+        write_parquet(quarantined, qpath)
     elif qpath.exists():
         qpath.unlink()
-    _write(kept, out)
+    write_parquet(kept, out)
     return ParseResult(
-        entry.path, rows_in, kept.height, quarantined.height, out, qpath if quarantined.height else None
+        entry.path,
+        rows_in,
+        kept.height,
+        quarantined.height,
+        out,
+        qpath if quarantined.height else None,
+        lake_files=(out,),
     )

@@ -2,9 +2,12 @@
 
 One landed file becomes one lake file (lake/japan/trade/<year>/<direction>/vintage=<sha>.parquet)
 and, when some rows break the contract, one quarantine file with the reason and the raw line.
-Rows in (CSV data rows) = rows kept + rows quarantined, checked per file; each kept row yields one
-long row per month with any non-zero quantity or value. Each row is checked against its own control:
-the year value must equal the sum of the months. Grain of a lake row: month × HS9 × country
+Rows in (CSV data rows) = rows kept + rows quarantined, checked per file. Each kept row yields one
+long row per month whose cells hold figures: a month reported as 0 is a row with value 0 (MOF
+reports it), a month whose three cells are empty is absent (no row). Months after the last month
+holding any non-zero figure in the whole file are not yet published (a year's table released
+mid-year carries 0 in the months it has not reached): they are counted, not written as zeros. Each
+row is checked against its own control: the year value must equal the sum of the months. Grain of a lake row: month × HS9 × country
 (× port, in the port table); values in thousand yen (rounded down by MOF), exports FOB, imports CIF.
 """
 
@@ -77,6 +80,7 @@ class ParseResult:
     quarantine_file: Path | None
     encoding: str | None = None
     skipped: bool = False
+    months_unpublished: int = 0  # month cells after the last month with any non-zero figure
 
 
 @cache
@@ -85,10 +89,31 @@ def known_countries() -> frozenset[str]:
 
 
 def _int(raw: str) -> int | None:
+    """A cell as a whole number: 0 for an empty cell (absence counts as nothing in sums), None when
+    the cell is not a non-negative whole number. Use ``_figure`` to tell 0 from empty."""
     raw = raw.strip().replace(",", "")
     if raw == "":
         return 0
     return int(raw) if raw.isdigit() else None
+
+
+def _figure(raw: str) -> int | None:
+    """A cell that holds a figure (0 included), or None for an empty cell (absence)."""
+    raw = raw.strip().replace(",", "")
+    return int(raw) if raw else None
+
+
+def _month_cells(row: dict[str, str], name: str) -> tuple[int | None, int | None, int | None]:
+    """(Quantity1, Quantity2, Value) of one month of a valid row; None = empty cell."""
+    return tuple(_figure(row[f"{k}-{name}"]) for k in ("Quantity1", "Quantity2", "Value"))  # type: ignore[return-value]
+
+
+def published_through(good: list[tuple[int, dict[str, str]]]) -> int:
+    """The last month (1-12) holding any non-zero figure in the file's valid rows; 0 when none."""
+    return max(
+        (m for _, row in good for m, name in enumerate(MONTHS, start=1) if any(_month_cells(row, name))),
+        default=0,
+    )
 
 
 def validate_row(row: dict[str, str], params: dict[str, Any]) -> str | None:
@@ -111,6 +136,11 @@ def validate_row(row: dict[str, str], params: dict[str, Any]) -> str | None:
         for kind in ("Quantity1", "Quantity2", "Value"):
             if _int(row[f"{kind}-{suffix}"]) is None:
                 return f"{kind}-{suffix} {row[f'{kind}-{suffix}']!r} is not a non-negative whole number"
+    for name in MONTHS:
+        if row[f"Value-{name}"].strip() == "" and any(
+            row[f"{k}-{name}"].strip() for k in ("Quantity1", "Quantity2")
+        ):
+            return f"Value-{name} is empty but a quantity of {name} is reported"
     months = sum(_int(row[f"Value-{m}"]) or 0 for m in MONTHS)
     year_value = _int(row["Value-Year"]) or 0
     if months != year_value:
@@ -128,7 +158,9 @@ def read_rows(content: bytes, source_file: str) -> tuple[list[dict[str, str]], s
     try:
         return _rows_from(reader), encoding
     except csv.Error as exc:
-        raise JapanResponseError(f"{source_file}: not a readable CSV at line {reader.line_num}: {exc}") from None
+        raise JapanResponseError(
+            f"{source_file}: not a readable CSV at line {reader.line_num}: {exc}"
+        ) from None
 
 
 def _rows_from(reader: Any) -> list[dict[str, str]]:
@@ -164,15 +196,21 @@ def _write(df: pl.DataFrame, path: Path) -> Path:
     return write_atomic(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
 
 
-def _long(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> pl.DataFrame:
+def _long(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> tuple[pl.DataFrame, int]:
+    """Long rows of the valid rows, and the number of month cells left out as not yet published."""
     release = entry.params.get("release", "as_published")
+    through = published_through(good)
     out: list[dict[str, Any]] = []
+    unpublished = 0
     for pos, row in good:
         year = int(row["Year"])
         flow = row["Exp or Imp"].strip()
         for m, name in enumerate(MONTHS, start=1):
-            q1, q2, v = (_int(row[f"{k}-{name}"]) or 0 for k in ("Quantity1", "Quantity2", "Value"))
-            if not (q1 or q2 or v):
+            q1, q2, v = _month_cells(row, name)
+            if v is None:  # empty cells: absence (a quantity without a value is quarantined before)
+                continue
+            if m > through:
+                unpublished += 1
                 continue
             out.append(
                 {
@@ -187,8 +225,8 @@ def _long(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> pl.DataF
                     "country_code": row["Country"].strip(),
                     "unit1": row["Unit1"].strip() or None,
                     "unit2": row["Unit2"].strip() or None,
-                    "quantity1": float(q1),
-                    "quantity2": float(q2),
+                    "quantity1": None if q1 is None else float(q1),
+                    "quantity2": None if q2 is None else float(q2),
                     "value_thousand_jpy": v,
                     "release": release,
                     "origin": entry.origin,
@@ -198,7 +236,7 @@ def _long(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> pl.DataF
                     "fetched_at": entry.fetched_at,
                 }
             )
-    return pl.DataFrame(out, schema=LAKE_SCHEMA)
+    return pl.DataFrame(out, schema=LAKE_SCHEMA), unpublished
 
 
 def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> ParseResult:
@@ -241,7 +279,7 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
             )
     except JapanResponseError as exc:
         rows_in, bad = 1, [(-1, str(exc), content[:2000].decode("utf-8", "replace"))]
-    kept = _long(good, entry)
+    kept, unpublished = _long(good, entry)
     quarantined = pl.DataFrame(
         [
             {
@@ -276,4 +314,5 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
         out,
         qpath if quarantined.height else None,
         encoding,
+        months_unpublished=unpublished,
     )

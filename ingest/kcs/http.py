@@ -23,7 +23,7 @@ from ingest.comtrade.client import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-_KEY_IN_URL = re.compile(r"(?i)((?:service)?key=)[^&\s\"']+")
+_KEY_IN_URL = re.compile(r"(?i)((?:service)?key=|appid=)[^&\s\"']+")
 
 
 class _RedactKeys(logging.Filter):

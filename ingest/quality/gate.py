@@ -77,7 +77,9 @@ class GateResult:
     rows: int
     blocked: dict[str, list[Failure]] = field(default_factory=dict)  # lake file -> failures
     warnings: dict[str, list[Failure]] = field(default_factory=dict)
-    source_files: dict[str, str | None] = field(default_factory=dict)  # lake file -> landed file
+    source_files: dict[str, str | None] = field(default_factory=dict)  # lake file -> (first) landed file
+    # lake file -> every landed file its rows came from (an e-Stat lake file holds several pages)
+    all_source_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     blocklist: Path | None = None
     data_docs: Path | None = None
 
@@ -382,6 +384,11 @@ def _validate_files(
     }
     lineage = rows.select(FILE_COLUMN, spec.lineage_column).unique(FILE_COLUMN, keep="first")
     result.source_files = dict(lineage.iter_rows())
+    blocked_rows = rows.filter(pl.col(FILE_COLUMN).is_in(list(result.blocked)))
+    for lake_file, sources in (
+        blocked_rows.group_by(FILE_COLUMN).agg(pl.col(spec.lineage_column).unique().sort()).iter_rows()
+    ):
+        result.all_source_files[lake_file] = tuple(s for s in sources if s is not None)
     for lake_file in bad_schema:
         result.source_files[lake_file] = _source_file_of(paths.lake / lake_file, spec.lineage_column)
     if build_docs:
@@ -446,7 +453,10 @@ def _source_file_of(path: Path, column: str) -> str | None:
 
 def write_blocklist(paths: Paths, result: GateResult) -> Path:
     """lake/_gate/<source>/<dataset>.json, deterministic (sorted, no timestamps) and atomic."""
-    blocked_sources = sorted({s for f in result.blocked if (s := result.source_files.get(f))})
+    blocked_sources = sorted(
+        {s for f in result.blocked if (s := result.source_files.get(f))}
+        | {s for f in result.blocked for s in result.all_source_files.get(f, ())}
+    )
     body = {
         "source": result.source,
         "dataset": result.dataset,

@@ -13,6 +13,7 @@ from ingest.config import check_home, paths
 from ingest.fx import rates
 from ingest.japan import parse as japan_parse
 from ingest.japan import sample as japan_sample
+from ingest.japan.estat_fetch import parse_landed_fetches
 from ingest.kcs import parse as kcs_parse
 from ingest.kcs import sample as kcs_sample
 from ingest.kcs.client import KcsClient, KcsError, KcsQuery
@@ -178,6 +179,10 @@ def japan_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     if not entries:
         context.log.warning(f"no Japan MOF files are landed in {store.home}: its lake is empty")
     results = [japan_parse.parse_landed(store, e) for e in entries]
+    # e-Stat API pages (dataset estat) are parsed per fetch into the same lake dataset
+    estat_results = parse_landed_fetches(store)
+    if estat_results:
+        context.log.info(f"{len(estat_results)} e-Stat fetch(es) in the lake ({sum(r.lines_kept for r in estat_results)} lines kept)")
     meta = _lake_metadata(
         "japan",
         "trade",

@@ -13,6 +13,8 @@ import dagster as dg
 from ingest.config import Paths, check_home, paths
 from ingest.japan import parse as japan_parse
 from ingest.japan.client import JapanClient, JapanError
+from ingest.japan.estat import EstatClient, EstatError
+from ingest.japan.estat_fetch import fetch_estat
 from ingest.kcs.client import KcsClient, KcsError, KcsQuery
 from ingest.kcs.fetch import fetch_kcs
 from ingest.landing import land
@@ -78,14 +80,16 @@ def pull_japan_year(store: Paths, year: int, scope: Scope, log: logging.Logger |
     route = japan_route()
     totals: dict[str, Any] = {"route": route or "none", "files": 0, "rows_kept": 0, "rows_quarantined": 0}
     if route == "estat":
-        from ingest.japan.estat import EstatClient, fetch_estat  # noqa: PLC0415 - e-Stat route only
-
-        with EstatClient.from_env() as client:
+        client = EstatClient.from_env()
+        assert client is not None  # japan_route() saw ESTAT_APP_ID
+        with client:
             for direction in ("export", "import"):
-                summary = fetch_estat(store, year, direction, scope.hs6_codes(year), scope.japan_countries(), client)
-                totals["files"] += summary.files_landed
-                totals["rows_kept"] += summary.rows_kept
-                totals["rows_quarantined"] += summary.rows_quarantined
+                # one fetch covers the whole scope of a year × direction: a later, smaller fetch would
+                # replace it in staging (latest vintage per year × direction)
+                summary = fetch_estat(store, year, direction, scope.hs6_codes(year), list(scope.japan_countries()) or None, client)
+                totals["files"] += len(summary.files)
+                totals["rows_kept"] += summary.parsed.lines_kept
+                totals["rows_quarantined"] += summary.parsed.lines_quarantined
     elif route == "file":
         with JapanClient.from_env() as client:
             for direction in ("export", "import"):
@@ -129,6 +133,6 @@ def land_japan_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             got = pull_japan_year(store, year, scope, context.log)
             for name in totals:
                 totals[name] += got[name]
-    except JapanError as exc:
+    except (JapanError, EstatError) as exc:
         raise dg.Failure(f"Japan MOF pull failed: {exc}; what was landed stays, a rerun resumes") from None
     return dg.MaterializeResult(metadata={"mode": "live", "origin": "live", "route": japan_route(), **totals})

@@ -129,15 +129,71 @@ def test_a_missing_equipment_code_fails_completeness() -> None:
 needs_shared = pytest.mark.skipif(not (SHARED / "hs_reference").is_dir(), reason="reference tables missing")
 
 
+@pytest.fixture(scope="module")
+def built_seeds() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """hs_concordance and hs_deleted_codes rows as the build script makes them from the official tables."""
+    return reference_build.build(SHARED)
+
+
+def _committed(name: str) -> list[dict[str, str]]:
+    with open(seed_path(name), encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 @needs_shared
-def test_the_concordance_seed_is_reproduced_from_the_official_tables() -> None:
-    # GIVEN the UNSD correlation tables and the HS1992/1996 conversion tables
-    rows = reference_build.concordance_rows(SHARED)
+def test_the_concordance_seed_is_reproduced_from_the_official_tables(
+    built_seeds: tuple[list[dict[str, str]], list[dict[str, str]]],
+) -> None:
+    # GIVEN the UNSD correlation tables and the HS1992/1996 conversion tables (+ gap links)
+    rows, _ = built_seeds
     # WHEN compared with the committed seed  THEN they are identical, row for row
-    with open(seed_path("hs_concordance"), encoding="utf-8", newline="") as fh:
-        committed = list(csv.DictReader(fh))
+    committed = _committed("hs_concordance")
     assert len(rows) == len(committed) > 40_000
     assert rows == committed
+    kinds = {k: sum(r["table_kind"] == k for r in rows) for k in ("derived", "subheading", "heading")}
+    assert kinds == {"derived": 33, "subheading": 139, "heading": 513}
+
+
+@needs_shared
+def test_the_deleted_codes_seed_is_reproduced_from_the_official_tables(
+    built_seeds: tuple[list[dict[str, str]], list[dict[str, str]]],
+) -> None:
+    _, gaps = built_seeds
+    assert gaps == _committed("hs_deleted_codes")
+    assert [(g["hs_version"], g["hs6"]) for g in gaps if g["resolution"] == "none"] == [
+        ("H1", "252700"),
+        ("H1", "850890"),
+    ]
+
+
+@needs_shared
+def test_a_gap_link_does_not_cancel_the_unchanged_link_of_its_target() -> None:
+    # GIVEN HS2002 9999AA (a Comtrade legacy code) linked by the heading rule to HS2007 999999
+    rows = [
+        {
+            "newer_version": "H3",
+            "newer_hs6": "999999",
+            "older_version": "H2",
+            "older_hs6": "9999AA",
+            "table_kind": "heading",
+        }
+    ]
+    codes = {v: {} for v in reference_build.VERSIONS} | {
+        "H2": {"999999": "", "9999AA": ""},
+        "H3": {"999999": ""},
+    }
+    # WHEN the adjacent links are built  THEN HS2002 999999 still continues as itself
+    forward, backward = reference_build.adjacency(rows, codes)
+    assert forward[("H2", "999999")] == {"999999"}
+    assert backward[("H3", "999999")] == {"999999", "9999AA"}
+    # AND an official row that lists 999999 does cancel it
+    official = [{**rows[0], "older_hs6": "999998", "table_kind": "correlation"}]
+    assert ("H2", "999999") not in reference_build.adjacency(official, codes)[0]
+
+
+def test_a_missing_long_range_table_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"hs2_hs0.csv is missing"):
+        reference_build.resolve_gaps(tmp_path, [], {v: {} for v in reference_build.VERSIONS})
 
 
 @needs_shared

@@ -166,14 +166,62 @@ def test_hs2017_854140_split_by_hs2022(con: duckdb.DuckDBPyConnection) -> None:
     assert set(shares) == {"854141", "854149"}
 
 
+def test_hs2017_300219_reaches_hs2022_through_its_subheading(con: duckdb.DuckDBPyConnection) -> None:
+    # GIVEN HS2017 300219, which UNSD's HS2022→HS2017 table does not list (issue #13)
+    rows = con.execute(
+        "select target_hs6, weight, weight_method, reached_share from main_intermediate.int_hs_split_weights "
+        "where target_version = 'H6' and hs_version = 'H5' and hs6 = '300219' order by 1"
+    ).fetchall()
+    # THEN it maps to the HS2022 subheading 3002.1, and the weights sum to 1
+    assert [r[0] for r in rows] == ["300212", "300213", "300214", "300215"]
+    assert sum(r[1] for r in rows) == pytest.approx(1.0, abs=1e-12)
+    assert all(r[3] == pytest.approx(1.0) for r in rows)
+    # AND the weights follow the values reported under those HS2022 codes, or equal shares when none
+    traded = dict(
+        con.execute(
+            "select hs6, sum(abs(value_usd)) from fct_trade_flows where hs_version = 'H6' and not is_aggregate "
+            "and hs6 in ('300212', '300213', '300214', '300215') group by 1"
+        ).fetchall()
+    )
+    total = sum(traded.values())
+    expected = {
+        c: (traded.get(c, 0) / total if total else 0.25) for c in ("300212", "300213", "300214", "300215")
+    }
+    assert {r[0]: r[1] for r in rows} == pytest.approx(expected, rel=1e-9)
+    assert {r[2] for r in rows} == {"trade" if total else "equal"}
+    # AND the code map calls it a split with 300212 as the principal code, not unmapped
+    mapped = con.execute(
+        "select distinct relationship, bool_or(is_principal and target_hs6 = '300212') from main_intermediate.int_hs_code_map "
+        "where target_version = 'H6' and hs_version = 'H5' and hs6 = '300219' group by 1"
+    ).fetchall()
+    assert mapped in ([("1:n", True)], [("n:n", True)])
+
+
+def test_every_listed_code_reaches_hs2022_or_is_deleted_in_the_warehouse(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    rows = con.execute(
+        "select relationship, count(*) from (select distinct hs_version, hs6, relationship "
+        "from main_intermediate.int_hs_code_map where target_version = 'H6') group by 1"
+    ).fetchall()
+    counts = dict(rows)
+    assert "unmapped" not in counts
+    assert counts["deleted"] == 4
+    deleted = con.execute(
+        "select hs_version, hs6, dead_ends from main_intermediate.int_hs_code_map "
+        "where target_version = 'H6' and relationship = 'deleted' order by 1, 2"
+    ).fetchall()
+    assert deleted == [
+        ("H0", "252700", "H1-252700"),
+        ("H0", "850890", "H1-850890"),
+        ("H1", "252700", "H1-252700"),
+        ("H1", "850890", "H1-850890"),
+    ]
+
+
 def test_chained_hs2022_to_hs2007_links_equal_the_direct_unsd_table(con: duckdb.DuckDBPyConnection) -> None:
     # GIVEN the official direct HS2022→HS2007 correlation table (not used to build the models)
-    path = (
-        SHARED
-        / "hs_reference"
-        / "unsd_correlation"
-        / "HS2022toHS2007ConversionAndCorrelationTables.xlsx"
-    )
+    path = SHARED / "hs_reference" / "unsd_correlation" / "HS2022toHS2007ConversionAndCorrelationTables.xlsx"
     sheet = openpyxl.load_workbook(path, read_only=True).worksheets[1]
     direct = {
         (str(a), str(b))
@@ -277,10 +325,34 @@ def test_dim_product_carries_the_hs2022_hierarchy(con: duckdb.DuckDBPyConnection
 
 
 def test_eu_membership_is_as_of_the_period(con: duckdb.DuckDBPyConnection) -> None:
-    rows = dict(
+    # GIVEN the membership years of the seed, applied independently of the mart to every fact row
+    wrong = con.execute(
+        """
+        select f.partner_code, f.ref_year, f.is_partner_eu_member
+        from fct_trade_flows as f
+        left join dim_country as c on c.m49_code = f.partner_code
+        left join main_reference.country_group_membership as g
+            on g.group_code = 'EU' and g.iso3 = c.economy_iso3
+        where f.is_partner_eu_member
+            <> coalesce(f.ref_year >= g.join_year and (g.exit_year is null or f.ref_year < g.exit_year), false)
+        """
+    ).fetchall()
+    # THEN the mart agrees on every row
+    assert wrong == []
+    # AND the sample's partners: Germany, the Netherlands, Belgium members in every year, Japan never
+    members = dict(
         con.execute(
-            "select ref_year, bool_or(is_partner_eu_member) from fct_trade_flows where partner_code = 826 and freq_code = 'A' "
-            "and ref_year in (2019, 2020) group by 1"
+            "select partner_code, list(distinct is_partner_eu_member) from fct_trade_flows "
+            "where partner_code in (276, 528, 56, 392) group by 1"
         ).fetchall()
     )
-    assert rows in ({}, {2019: True, 2020: False})
+    assert members == {276: [True], 528: [True], 56: [True], 392: [False]}
+    # AND the rule ends membership in the exit year: the United Kingdom (not a sample partner, so
+    # checked on the seed the mart joins) is a member in 2019, not in 2020
+    uk = con.execute(
+        "select y, coalesce(y >= join_year and (exit_year is null or y < exit_year), false) "
+        "from main_reference.country_group_membership, (values (2019), (2020)) as t(y) "
+        "where group_code = 'EU' and iso3 = 'GBR' order by y"
+    ).fetchall()
+    assert uk == [(2019, True), (2020, False)]
+    assert con.execute("select count(*) from fct_trade_flows where partner_code = 826").fetchone()[0] == 0

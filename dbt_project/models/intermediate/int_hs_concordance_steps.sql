@@ -1,8 +1,10 @@
 {{ config(materialized='table') }}
 -- One row per link between an HS6 code of one HS version and an HS6 code of the adjacent version
 -- (H0↔H1↔H2↔H3↔H4↔H5↔H6), in both directions: forward (older → newer) and backward (newer → older).
--- Links come from the hs_concordance seed (UNSD correlation tables; conversion tables before HS2002);
--- a code that exists in both adjacent versions and that the table does not list is unchanged (1:1).
+-- Links come from the hs_concordance seed (UNSD correlation tables; conversion tables before HS2002;
+-- gap links for codes a table leaves without successor, see ingest/reference_build.py); a code that
+-- exists in both adjacent versions and that the official table does not list is unchanged (1:1). Gap
+-- links do not count as listing their target: 9999AA → 999999 must not cancel 999999 → 999999.
 with
 
 concordance as (
@@ -30,6 +32,14 @@ listed as (
 
 ),
 
+in_official_table as (
+
+    select newer_version, newer_hs6, older_hs6
+    from listed
+    where table_kind in ('correlation', 'conversion')
+
+),
+
 unchanged as (
 
     select
@@ -44,11 +54,11 @@ unchanged as (
     inner join codes as n on n.hs_version = p.newer_version
     inner join codes as o on o.hs_version = p.older_version and o.hs6 = n.hs6
     where not exists (
-        select 1 from listed as l
+        select 1 from in_official_table as l
         where l.newer_version = p.newer_version and l.newer_hs6 = n.hs6
     )
     and not exists (
-        select 1 from listed as l
+        select 1 from in_official_table as l
         where l.newer_version = p.newer_version and l.older_hs6 = n.hs6
     )
 

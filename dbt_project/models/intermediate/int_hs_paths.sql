@@ -2,7 +2,9 @@
 -- One row per path from an HS6 code of any version (H0…H6) to a code of a target version (H6 =
 -- HS2022 for canonical codes, H3 = HS2007 for long series), walking adjacent-version links of
 -- int_hs_concordance_steps: forward when the start is older than the target, backward when newer.
--- A code with no path to the target (a break the tables cannot bridge) gets one row with a null end.
+-- A code with no path to the target gets one row with a null end, the codes where its walk stopped
+-- (dead_ends) and is_deleted = every one of them is in hs_deleted_codes without successor (a code
+-- deleted by a revision, e.g. HS1996 252700 cryolite); otherwise a gap the tables do not bridge.
 {%- set targets = ['H6', 'H3'] %}
 with recursive
 
@@ -55,6 +57,30 @@ walk as (
 
 ),
 
+deleted as (
+
+    select hs_version, hs6
+    from {{ ref('hs_deleted_codes') }}
+    where resolution = 'none'
+
+),
+
+-- where a walk stops short of its target: no step leads on in its direction
+stopped as (
+
+    select w.target_version, w.start_version, w.start_hs6, w.cur_version, w.cur_hs6
+    from walk as w
+    where w.cur_version <> w.target_version
+      and not exists (
+          select 1 from steps as s
+          where s.from_version = w.cur_version
+            and s.from_hs6 = w.cur_hs6
+            and ((w.cur_version < w.target_version and s.to_version > s.from_version)
+              or (w.cur_version > w.target_version and s.to_version < s.from_version))
+      )
+
+),
+
 reached as (
 
     select
@@ -64,7 +90,9 @@ reached as (
         cur_hs6 as end_hs6,
         path,
         nullif(array_to_string(breaks, ','), '') as breaks,
-        n_code_changes
+        n_code_changes,
+        cast(null as varchar) as dead_ends,
+        false as is_deleted
     from walk
     where cur_version = target_version
 
@@ -79,14 +107,25 @@ unreached as (
         cast(null as varchar) as end_hs6,
         cast(null as varchar) as path,
         cast(null as varchar) as breaks,
-        cast(null as integer) as n_code_changes
+        cast(null as integer) as n_code_changes,
+        string_agg(distinct t.cur_version || '-' || t.cur_hs6, ',' order by t.cur_version || '-' || t.cur_hs6)
+            as dead_ends,
+        coalesce(bool_and(d.hs6 is not null), false) as is_deleted
     from starts as s
+    left join stopped as t
+        on t.target_version = s.target_version
+        and t.start_version = s.start_version
+        and t.start_hs6 = s.start_hs6
+    left join deleted as d
+        on d.hs_version = t.cur_version
+        and d.hs6 = t.cur_hs6
     where not exists (
         select 1 from reached as r
         where r.target_version = s.target_version
           and r.start_version = s.start_version
           and r.start_hs6 = s.start_hs6
     )
+    group by s.target_version, s.start_version, s.start_hs6
 
 ),
 

@@ -42,5 +42,7 @@ def test_a_field_beyond_the_csv_limit_is_a_clear_error() -> None:
     header, row = _header_and_row()
     content = b"\n".join([header, row.replace(b",NO,", b"," + b"x" * 200_000 + b",")]) + b"\n"
     # THEN the file is rejected with the line number, which parse_landed quarantines whole
-    with pytest.raises(JapanResponseError, match=r"japan/x.csv: not a readable CSV at line 2: field larger than field limit"):
+    with pytest.raises(
+        JapanResponseError, match=r"japan/x.csv: not a readable CSV at line 2: field larger than field limit"
+    ):
         read_rows(content, "japan/x.csv")

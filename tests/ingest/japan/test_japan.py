@@ -64,13 +64,16 @@ def test_download_then_parse_wide_to_long(japan_client: JapanClient, home: Any) 
     )
     # WHEN parsed
     result = parse.parse_landed(home, entry)
-    # THEN 2 wide rows become 2 + 12 long rows; the quoted HS is unquoted, HS6 derived
-    assert (result.rows_in, result.rows_kept, result.rows_quarantined, result.long_rows) == (2, 2, 0, 14)
+    # THEN 2 wide rows become 12 + 12 long rows (Korea's reported zero months are rows with 0);
+    # the quoted HS is unquoted, HS6 derived
+    assert (result.rows_in, result.rows_kept, result.rows_quarantined, result.long_rows) == (2, 2, 0, 24)
+    assert result.months_unpublished == 0
     df = pl.read_parquet(result.lake_file)
     assert df.schema == parse.LAKE_SCHEMA
     korea = df.filter(pl.col("country_code") == "103").sort("period")
-    assert korea["period"].to_list() == ["201907", "201908"]
-    assert korea["value_thousand_jpy"].to_list() == [123_456, 7_000]
+    assert korea["period"].to_list() == [f"2019{m:02d}" for m in range(1, 13)]
+    assert korea["value_thousand_jpy"].to_list() == [0] * 6 + [123_456, 7_000] + [0] * 4
+    assert korea.filter(pl.col("period") == "201901").select("quantity1", "quantity2").row(0) == (0.0, 0.0)
     assert set(df["hs9"]) == {"281111000"} and set(df["hs6"]) == {"281111"} and set(df["flow_code"]) == {"X"}
 
 
@@ -147,9 +150,81 @@ def test_cli_fetch_japan(
     home: Any, japan_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("JAPAN_CUSTOMS_BASE_URL", japan_url)
+    monkeypatch.delenv("ESTAT_APP_ID")  # without a key, --via file is the default
     assert cli_main(["fetch", "japan", "--year", "2019", "--direction", "export"]) == 0
     out = capsys.readouterr()
-    assert "CSV rows kept: 2 (14 monthly lake rows), quarantined: 0" in out.out
+    assert "CSV rows kept: 2 (24 monthly lake rows), quarantined: 0" in out.out
     assert "[1/1] 2019 export" in out.err
-    assert cli_main(["fetch", "japan", "--year", "2019", "--direction", "import"]) == 1
+    assert cli_main(["fetch", "japan", "--year", "2019", "--direction", "import", "--via", "file"]) == 1
     assert "HTTP 404" in capsys.readouterr().err
+    assert (
+        cli_main(
+            ["fetch", "japan", "--year", "2019", "--direction", "import", "--via", "file", "--hs", "2811"]
+        )
+        == 1
+    )
+    assert "--hs, --partner and --stats-data-id are for --via estat" in capsys.readouterr().err
+
+
+def _parse_csv(home: Any, rows: list[str]) -> parse.ParseResult:
+    entry, _ = land(
+        home,
+        source="japan",
+        dataset="trade",
+        partition="year=2019/direction=export",
+        stem="t",
+        content=make_csv(rows),
+        params={"year": "2019", "direction": "export"},
+        suffix=".csv",
+    )
+    return parse.parse_landed(home, entry)
+
+
+def _wide(country: str, months: list[tuple[str, str, str]]) -> str:
+    """A 2019 export row of HF with explicit (Quantity1, Quantity2, Value) cells per month ("" = empty)."""
+    totals = [str(sum(int(m[i] or 0) for m in months)) for i in range(3)]
+    return ",".join(["1", "2019", "281111000", country, "", "KG", *totals, *(c for m in months for c in m)])
+
+
+def test_a_reported_zero_is_a_row_and_an_empty_month_is_absent(home: Any) -> None:
+    # GIVEN Korea with a reported 0 in August, and China whose March cells are all empty
+    korea = _wide("103", [("0", "4", "9")] * 7 + [("0", "0", "0")] + [("0", "4", "9")] * 4)
+    china = _wide("105", [("0", "2", "4")] * 2 + [("", "", "")] + [("0", "2", "4")] * 9)
+    result = _parse_csv(home, [korea, china])
+    # THEN both rows are kept; Korea has 12 months (August = 0), China 11 (no March row)
+    assert (result.rows_kept, result.rows_quarantined, result.long_rows) == (2, 0, 23)
+    df = pl.read_parquet(result.lake_file)
+    korea_aug = df.filter((pl.col("country_code") == "103") & (pl.col("period") == "201908"))
+    assert korea_aug.select("value_thousand_jpy", "quantity2").row(0) == (0, 0.0)
+    assert "201903" not in df.filter(pl.col("country_code") == "105")["period"].to_list()
+
+
+def test_months_after_the_last_non_zero_month_are_not_published_yet(home: Any) -> None:
+    # GIVEN a table released through May: June to December hold 0 in every row
+    zero = ("0", "0", "0")
+    rows = [
+        _wide("103", [("0", "1", "5"), zero, ("0", "1", "5"), ("0", "1", "5"), ("0", "1", "5")] + [zero] * 7),
+        _wide("105", [zero] * 4 + [("0", "1", "3")] + [zero] * 7),
+    ]
+    result = _parse_csv(home, rows)
+    # THEN only January-May are rows (February's 0 for Korea is a reported zero); 2 × 7 months unpublished
+    assert (result.long_rows, result.months_unpublished) == (10, 14)
+    df = pl.read_parquet(result.lake_file)
+    assert sorted(set(df["period"])) == [f"20190{m}" for m in range(1, 6)]
+    assert df.filter(pl.col("country_code") == "103").sort("period")["value_thousand_jpy"].to_list() == [
+        5,
+        0,
+        5,
+        5,
+        5,
+    ]
+
+
+def test_a_quantity_without_a_value_is_quarantined(home: Any) -> None:
+    bad = _wide("103", [("0", "2", "")] + [("0", "2", "4")] * 11)
+    result = _parse_csv(home, [_wide("105", [("0", "2", "4")] * 12), bad])
+    assert (result.rows_kept, result.rows_quarantined) == (1, 1)
+    assert (
+        pl.read_parquet(result.quarantine_file)["reason"][0]
+        == "Value-Jan is empty but a quantity of Jan is reported"
+    )
