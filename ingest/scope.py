@@ -52,7 +52,9 @@ class Scope:
         iso2 = {int(r["m49_code"]): r["iso2"] for r in read_seed("kcs_country_codes") if r["m49_code"]}
         missing = [p for p in wanted if p not in iso2]
         if missing:
-            raise ScopeError(f"{self.path}: partners {missing} have no Korea Customs country code (kcs_country_codes)")
+            raise ScopeError(
+                f"{self.path}: partners {missing} have no Korea Customs country code (kcs_country_codes)"
+            )
         return tuple(sorted({iso2[p] for p in wanted}))
 
     def japan_countries(self) -> tuple[str, ...]:
@@ -86,7 +88,9 @@ def _int_list(path: Path, table: dict, name: str) -> tuple[int, ...]:
     return tuple(value)
 
 
-def _str_list(path: Path, table: dict, name: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
+def _str_list(
+    path: Path, table: dict, name: str, allowed: tuple[str, ...], default: tuple[str, ...]
+) -> tuple[str, ...]:
     value = table.get(name, list(default))
     if not isinstance(value, list) or any(v not in allowed for v in value):
         raise ScopeError(f"{path}: [scope] {name} must be a list drawn from {list(allowed)}, got {value!r}")
@@ -105,15 +109,22 @@ def load_scope(store: Paths | None = None, explicit: str | Path | None = None) -
     table = raw.get("scope")
     if not isinstance(table, dict):
         raise ScopeError(f"{path}: no [scope] table")
-    unknown = sorted(set(table) - {"reporters", "partners", "first_year", "last_year", "comtrade_freqs", "comtrade_flows", "segments"})
+    unknown = sorted(
+        set(table)
+        - {"reporters", "partners", "first_year", "last_year", "comtrade_freqs", "comtrade_flows", "segments"}
+    )
     if unknown:
         raise ScopeError(f"{path}: unknown [scope] keys {unknown}")
     reporters = _int_list(path, table, "reporters")
     if not reporters:
-        raise ScopeError(f"{path}: [scope] reporters is empty: name at least one M49 code (410 Korea, 392 Japan)")
+        raise ScopeError(
+            f"{path}: [scope] reporters is empty: name at least one M49 code (410 Korea, 392 Japan)"
+        )
     first, last = table.get("first_year"), table.get("last_year")
     if not isinstance(first, int) or not isinstance(last, int) or not 1988 <= first <= last <= 2100:
-        raise ScopeError(f"{path}: [scope] first_year and last_year must be years with first_year <= last_year, got {first!r}, {last!r}")
+        raise ScopeError(
+            f"{path}: [scope] first_year and last_year must be years with first_year <= last_year, got {first!r}, {last!r}"
+        )
     segments = tuple(sorted({r["segment"] for r in read_seed("semiconductor_taxonomy")}))
     return Scope(
         path=path,
@@ -122,6 +133,7 @@ def load_scope(store: Paths | None = None, explicit: str | Path | None = None) -
         first_year=first,
         last_year=last,
         comtrade_freqs=_str_list(path, table, "comtrade_freqs", ("A", "M"), ("M",)) or ("M",),
-        comtrade_flows=_str_list(path, table, "comtrade_flows", ("M", "X", "RM", "RX"), ("M", "X")) or ("M", "X"),
+        comtrade_flows=_str_list(path, table, "comtrade_flows", ("M", "X", "RM", "RX"), ("M", "X"))
+        or ("M", "X"),
         segments=_str_list(path, table, "segments", segments, ()),
     )

@@ -1,8 +1,11 @@
 """The static HTML report: Korea–Japan semiconductor trade in four plotly charts, one offline file.
 
-Source: the published, read-only warehouse (`fct_trade_flows` rows with source = 'comtrade', so that
-both sides of the mirror come from one source; `dim_country`); values in US dollars as reported
-(imports CIF, exports FOB). The page inlines plotly.js once, so it opens without a
+Source: the published, read-only warehouse. Korea–Japan bilateral trade (segments, mirror) comes from
+`fct_trade_flows_preferred`: one report per flow — the reporter's own customs statistics (Korea
+Customs, Japan MOF) where the warehouse has them, else its report to Comtrade — so no flow is counted
+twice. The World totals behind the dependence and shock charts are Comtrade's (national sources have
+no World row): `fct_trade_flows` rows with source = 'comtrade'. `dim_country` names the partners.
+Values in US dollars as reported (imports CIF, exports FOB). The page inlines plotly.js once, so it opens without a
 network. When the warehouse holds the offline sample, every chart and the page banner say SYNTHETIC.
 """
 
@@ -73,14 +76,15 @@ def _title(text: str, synthetic: bool) -> str:
 
 
 def segments_chart(con: duckdb.DuckDBPyConnection, synthetic: bool) -> go.Figure:
-    """Korea's annual imports from and exports to Japan by segment (Korea's reports), USD millions."""
+    """Korea's annual imports from and exports to Japan by segment (Korea's reports, one per flow:
+    fct_trade_flows_preferred), USD millions."""
     data = _frame(
         con,
         """
         select ref_year as year, flow_code, segment, sum(value_usd) / 1e6 as usd_millions
-        from main.fct_trade_flows
-        where source = 'comtrade' and freq_code = 'A' and reporter_code = ? and partner_code = ? and flow_code in ('M', 'X')
-          and segment is not null and not is_aggregate
+        from main.fct_trade_flows_preferred
+        where freq_code = 'A' and reporter_code = ? and partner_code = ? and flow_code in ('M', 'X')
+          and segment is not null
         group by all order by year, segment
         """,
         [KOREA, JAPAN],
@@ -216,7 +220,8 @@ def shock_chart(con: duckdb.DuckDBPyConnection, synthetic: bool, names: dict[int
 
 
 def mirror_chart(con: duckdb.DuckDBPyConnection, synthetic: bool) -> go.Figure:
-    """Korea's imports from Japan (CIF) vs Japan's exports to Korea (FOB), semiconductor goods, quarterly."""
+    """Korea's imports from Japan (CIF) vs Japan's exports to Korea (FOB), semiconductor goods, quarterly:
+    each side's preferred report (fct_trade_flows_preferred: national customs where present, else Comtrade)."""
     data = _frame(
         con,
         """
@@ -224,8 +229,8 @@ def mirror_chart(con: duckdb.DuckDBPyConnection, synthetic: bool) -> go.Figure:
             select strftime(make_date(ref_year, (ref_month - 1) // 3 * 3 + 1, 1), '%Y-%m-%d') as quarter_start,
                    sum(value_usd) filter (where reporter_code = ? and partner_code = ? and flow_code = 'M') / 1e6 as korea_imports,
                    sum(value_usd) filter (where reporter_code = ? and partner_code = ? and flow_code = 'X') / 1e6 as japan_exports
-            from main.fct_trade_flows
-            where source = 'comtrade' and freq_code = 'M' and segment is not null and not is_aggregate
+            from main.fct_trade_flows_preferred
+            where freq_code = 'M' and segment is not null
             group by all
         )
         select *, (korea_imports - japan_exports) / japan_exports as discrepancy
@@ -297,7 +302,8 @@ CAPTIONS: dict[str, str] = {
     "The dashed line marks Japan's licensing requirement of 4 July 2019.",
     "chart-shock": "Korea's monthly imports of hydrogen fluoride, stacked by supplier (bilateral rows only); the dotted line is Korea's reported total from the World, which also covers suppliers outside the sample. "
     "Watch Japan's share collapse after July 2019 and other suppliers fill the gap.",
-    "chart-mirror": "Mirror statistics for all semiconductor codes: importers report CIF (freight and insurance included) and sometimes book a shipment a month later; "
+    "chart-mirror": "Mirror statistics for all semiconductor codes, each side's own customs statistics (Korea Customs, Japan MOF) where the warehouse has them, else its report to Comtrade: "
+    "importers report CIF (freight and insurance included) and sometimes book a shipment a month later; "
     "exporters report FOB. A persistent positive gap of a few percent is the CIF/FOB margin.",
 }
 
@@ -346,7 +352,7 @@ footer {{ color: #777; font-size: 0.8em; border-top: 1px solid #ddd; padding-top
 licences for hydrogen fluoride, photoresist and fluorinated polyimide. Four views of the warehouse's marts.</p>
 {chr(10).join(sections)}
 <footer>Built {built} from {html.escape(str(warehouse))} (published {published}); origin of the rows: {html.escape(", ".join(origins) or "n/a")}.
-Source: UN Comtrade records of the dbt mart fct_trade_flows (source = 'comtrade'; national customs rows are left out so no flow is counted twice). Charts: plotly, inlined — the page works offline.</footer>
+Sources: Korea–Japan bilateral flows from the dbt mart fct_trade_flows_preferred (one report per flow: the reporter's national customs statistics where present, else UN Comtrade, so no flow is counted twice); World totals from the UN Comtrade rows of fct_trade_flows. Charts: plotly, inlined — the page works offline.</footer>
 </body>
 </html>
 """

@@ -1,6 +1,7 @@
 -- Value conservation, UN Comtrade: for every frequency and period, the total value and the row count
 -- of fct_trade_flows equal those of the lake to the cent, after the same selection the pipeline makes
--- (files not blocked by the quality gate, the latest vintage of each record key, fact-grain rows:
+-- (files not blocked by the quality gate, the latest vintage of each record key — a published one before
+-- a SYNTHETIC sample one, as stg_comtrade__records picks — fact-grain rows:
 -- HS6, partner2 0, customs C00, mode of transport 0). Sums are exact decimals, so the summation order
 -- cannot hide or invent a cent. Returns the periods that differ, with the gap.
 -- Shown in Dagster as a check of fct_trade_flows (it reads the lake source too).
@@ -48,7 +49,7 @@ latest as (
     qualify row_number() over (
         partition by l.freq_code, l.period, l.reporter_code, l.partner_code, l.partner2_code, l.flow_code,
             l.cmd_code, l.customs_code, l.mot_code
-        order by l.fetched_at desc, l.vintage desc
+        order by case when l.origin = 'sample' then 1 else 0 end, l.fetched_at desc, l.vintage desc
     ) = 1
 
 ),

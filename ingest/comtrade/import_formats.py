@@ -290,6 +290,28 @@ def _cmd_code(row: dict[str, str], level: int | None) -> str:
     return code
 
 
+@cache
+def _current_areas() -> tuple[frozenset[int], dict[str, int]]:
+    """Comtrade's current area codes, and ISO3 → code for the ISO3 codes exactly one area carries."""
+    rows = reference.read_seed("comtrade_countries")
+    by_iso: dict[str, list[int]] = {}
+    for r in rows:
+        if r["iso3"] and r["is_group"] != "true":
+            by_iso.setdefault(r["iso3"], []).append(int(r["m49_code"]))
+    return frozenset(int(r["m49_code"]) for r in rows), {k: v[0] for k, v in by_iso.items() if len(v) == 1}
+
+
+def _area(row: dict[str, str], code_col: str, iso_col: str) -> int | None:
+    """An area code of a legacy file in today's Comtrade list: legacy downloads use some retired codes
+    (Italy 381, today 380); a code the current list lacks is mapped through the row's ISO3 code when
+    exactly one current area carries it, else kept as it is (the quality gate then names it)."""
+    code = _int(row, code_col)
+    known, by_iso = _current_areas()
+    if code is None or code in known:
+        return code
+    return by_iso.get(row.get(iso_col, "").strip(), code)
+
+
 def _legacy_record(row: dict[str, str]) -> dict[str, Any]:
     """A legacy row (35 legacy columns) as a record with the 47 API fields (docs/import.md: the mapping)."""
     freq, period, year, month = _period(row)
@@ -306,8 +328,8 @@ def _legacy_record(row: dict[str, str]) -> dict[str, Any]:
     level = _int(row, "Aggregate Level")
     qty_unit, qty_abbr = _unit(row, "Qty Unit Code")
     alt_unit, alt_abbr = _unit(row, "Alt Qty Unit Code")
-    partner = _int(row, "Partner Code")
-    partner2 = _int(row, "2nd Partner Code")
+    partner = _area(row, "Partner Code", "Partner ISO")
+    partner2 = _area(row, "2nd Partner Code", "2nd Partner ISO")
     return {
         "typeCode": "C",
         "freqCode": freq,
@@ -315,7 +337,7 @@ def _legacy_record(row: dict[str, str]) -> dict[str, Any]:
         "refYear": year,
         "refMonth": month,
         "period": period,
-        "reporterCode": _int(row, "Reporter Code"),
+        "reporterCode": _area(row, "Reporter Code", "Reporter ISO"),
         "reporterISO": _str(row, "Reporter ISO"),
         "reporterDesc": _str(row, "Reporter"),
         "flowCode": flow,

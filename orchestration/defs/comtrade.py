@@ -100,7 +100,9 @@ def _land_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     store = paths()
     check_home(store, "real")
     if not comtrade_api_key():
-        context.log.warning("UN Comtrade skipped: COMTRADE_API_KEY is not set (no sample is used in its place)")
+        context.log.warning(
+            "UN Comtrade skipped: COMTRADE_API_KEY is not set (no sample is used in its place)"
+        )
         return dg.MaterializeResult(metadata={"mode": "live", "skipped": "COMTRADE_API_KEY is not set"})
     scope = load_scope(store)
     context.log.info(f"scope: {scope.path}")
@@ -123,12 +125,17 @@ def _land_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                         totals[name] += getattr(summary, name)
                     context.log.info(f"{freq} {year}: " + "; ".join(summary.lines()))
                     if summary.stopped:
-                        raise dg.Failure(f"stopped early in {freq} {year}: {summary.stopped}; a rerun resumes", metadata=totals)
+                        raise dg.Failure(
+                            f"stopped early in {freq} {year}: {summary.stopped}; a rerun resumes",
+                            metadata=totals,
+                        )
     except ComtradeAuthError as exc:
         raise dg.Failure(f"Comtrade rejected the key: {exc}", allow_retries=False) from exc
     except (ComtradeError, PlanError) as exc:
         raise dg.Failure(f"live Comtrade landing failed: {exc}") from exc
-    return dg.MaterializeResult(metadata={"mode": "live", "origin": "live", "scope": str(scope.path), **totals})
+    return dg.MaterializeResult(
+        metadata={"mode": "live", "origin": "live", "scope": str(scope.path), **totals}
+    )
 
 
 @dg.asset(

@@ -34,7 +34,9 @@ def _scope_reporters() -> list[str]:
     try:
         return [str(r) for r in load_scope(paths()).reporters]
     except ScopeError as exc:
-        raise dg.DagsterInvalidDefinitionError(f"the live partitions need a valid scope file: {exc}") from None
+        raise dg.DagsterInvalidDefinitionError(
+            f"the live partitions need a valid scope file: {exc}"
+        ) from None
 
 
 reporter_partitions = dg.StaticPartitionsDefinition(_scope_reporters())
@@ -87,14 +89,18 @@ def query_for(year: int, reporter: int, config: ComtradeLiveConfig) -> Query:
         "preview endpoint (500 records a call) is used."
     ),
 )
-def comtrade_live_records(context: dg.AssetExecutionContext, config: ComtradeLiveConfig) -> dg.MaterializeResult:
+def comtrade_live_records(
+    context: dg.AssetExecutionContext, config: ComtradeLiveConfig
+) -> dg.MaterializeResult:
     """Pull one reporter-year from the Comtrade API into landing/ and the lake (resumable)."""
     keys = context.partition_key.keys_by_dimension
     year, reporter = int(keys["year"]), int(keys["reporter"])
     query = query_for(year, reporter, config)
     check_home(paths(), "real")
     if not comtrade_api_key():
-        context.log.warning("COMTRADE_API_KEY is not set: using the public preview endpoint (500 records a call)")
+        context.log.warning(
+            "COMTRADE_API_KEY is not set: using the public preview endpoint (500 records a call)"
+        )
     try:
         with ComtradeClient.from_env() as client:
             summary = fetch_records(
@@ -102,7 +108,9 @@ def comtrade_live_records(context: dg.AssetExecutionContext, config: ComtradeLiv
                 query,
                 client,
                 plan=config.plan,
-                progress=lambda p: context.log.info(f"[{p.done}/{p.total}] {p.label}: {p.status} ({p.rows} rows)"),
+                progress=lambda p: context.log.info(
+                    f"[{p.done}/{p.total}] {p.label}: {p.status} ({p.rows} rows)"
+                ),
             )
     except ComtradeAuthError as exc:
         raise dg.Failure(f"Comtrade rejected the key: {exc}", allow_retries=False) from exc
@@ -179,14 +187,19 @@ def comtrade_availability_sensor(context: dg.SensorEvaluationContext) -> dg.Sens
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 
 
-def changed_partitions(client: ComtradeClient, reporters: list[int], years: list[int], seen: dict[str, str]) -> dict[str, str]:
+def changed_partitions(
+    client: ComtradeClient, reporters: list[int], years: list[int], seen: dict[str, str]
+) -> dict[str, str]:
     """``{"<year>|<reporter>": release}`` for reporter-years whose monthly release differs from ``seen``.
 
     The release of a reporter-year is the sorted list of its months' checksum|lastReleased.
     """
     releases: dict[str, list[str]] = {}
     for year in years:
-        params = {"reporterCode": ",".join(str(r) for r in reporters), "period": ",".join(f"{year}{m:02d}" for m in range(1, 13))}
+        params = {
+            "reporterCode": ",".join(str(r) for r in reporters),
+            "period": ",".join(f"{year}{m:02d}" for m in range(1, 13)),
+        }
         for row in client.availability("C", "M", "HS", params):
             try:
                 reporter, period = int(row["reporterCode"]), str(row["period"])

@@ -55,8 +55,6 @@ class FxConfig(dg.Config):
     mode: str = "auto"
 
 
-
-
 @dg.asset(
     key=["kcs", "landed_responses"],
     deps=[["comtrade", "landed_responses"]],
@@ -182,7 +180,9 @@ def japan_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     # e-Stat API pages (dataset estat) are parsed per fetch into the same lake dataset
     estat_results = parse_landed_fetches(store)
     if estat_results:
-        context.log.info(f"{len(estat_results)} e-Stat fetch(es) in the lake ({sum(r.lines_kept for r in estat_results)} lines kept)")
+        context.log.info(
+            f"{len(estat_results)} e-Stat fetch(es) in the lake ({sum(r.lines_kept for r in estat_results)} lines kept)"
+        )
     meta = _lake_metadata(
         "japan",
         "trade",
@@ -256,7 +256,12 @@ def kcs_live_monthly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     except KcsError as exc:
         raise dg.Failure(str(exc)) from None
     return dg.MaterializeResult(
-        metadata={"month": month, "calls": summary.calls, "rows_kept": summary.rows_kept, "rows_quarantined": summary.rows_quarantined}
+        metadata={
+            "month": month,
+            "calls": summary.calls,
+            "rows_kept": summary.rows_kept,
+            "rows_quarantined": summary.rows_quarantined,
+        }
     )
 
 
@@ -276,7 +281,9 @@ def japan_live_monthly(context: dg.AssetExecutionContext) -> dg.MaterializeResul
     year = int(context.partition_key[:4])
     store = paths()
     check_home(store, "real")
-    return dg.MaterializeResult(metadata={"year": year, **national_live.pull_japan_year(store, year, load_scope(store), context.log)})
+    return dg.MaterializeResult(
+        metadata={"year": year, **national_live.pull_japan_year(store, year, load_scope(store), context.log)}
+    )
 
 
 kcs_live_job = dg.define_asset_job("kcs_live", selection=[kcs_live_monthly], partitions_def=MONTHLY)

@@ -29,10 +29,14 @@ def land_kcs_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     scope = load_scope(store)
     if KOREA not in scope.reporters:
         context.log.info(f"Korea Customs skipped: Korea ({KOREA}) is not a reporter in {scope.path}")
-        return dg.MaterializeResult(metadata={"mode": "live", "skipped": "Korea is not a reporter in the scope"})
+        return dg.MaterializeResult(
+            metadata={"mode": "live", "skipped": "Korea is not a reporter in the scope"}
+        )
     client = KcsClient.from_env()
     if not client.has_key:
-        context.log.warning("Korea Customs skipped: DATA_GO_KR_KEY is not set (no sample is used in its place)")
+        context.log.warning(
+            "Korea Customs skipped: DATA_GO_KR_KEY is not set (no sample is used in its place)"
+        )
         return dg.MaterializeResult(metadata={"mode": "live", "skipped": "DATA_GO_KR_KEY is not set"})
     queries = [
         KcsQuery(f"{year}01", f"{year}12", hs=hs, country=country)
@@ -40,19 +44,25 @@ def land_kcs_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         for hs in scope.hs6_codes(year)
         for country in scope.kcs_countries()
     ]
-    context.log.info(f"Korea Customs: {len(queries)} calls for {scope.first_year}–{scope.last_year} ({scope.path})")
+    context.log.info(
+        f"Korea Customs: {len(queries)} calls for {scope.first_year}–{scope.last_year} ({scope.path})"
+    )
     done = [0]
 
     def progress(query: KcsQuery, kept: int, quarantined: int, control_ok: bool) -> None:
         done[0] += 1
         if done[0] % 25 == 0 or done[0] == len(queries) or not control_ok:
-            context.log.info(f"[{done[0]}/{len(queries)}] {query.stem} hs={query.hs}: {kept} kept, {quarantined} quarantined")
+            context.log.info(
+                f"[{done[0]}/{len(queries)}] {query.stem} hs={query.hs}: {kept} kept, {quarantined} quarantined"
+            )
 
     try:
         with client:
             summary = fetch_kcs(store, queries, client, progress)
     except KcsError as exc:
-        raise dg.Failure(f"Korea Customs pull failed: {exc}; what was landed stays, a rerun resumes") from None
+        raise dg.Failure(
+            f"Korea Customs pull failed: {exc}; what was landed stays, a rerun resumes"
+        ) from None
     return dg.MaterializeResult(
         metadata={
             "mode": "live",
@@ -86,7 +96,14 @@ def pull_japan_year(store: Paths, year: int, scope: Scope, log: logging.Logger |
             for direction in ("export", "import"):
                 # one fetch covers the whole scope of a year × direction: a later, smaller fetch would
                 # replace it in staging (latest vintage per year × direction)
-                summary = fetch_estat(store, year, direction, scope.hs6_codes(year), list(scope.japan_countries()) or None, client)
+                summary = fetch_estat(
+                    store,
+                    year,
+                    direction,
+                    scope.hs6_codes(year),
+                    list(scope.japan_countries()) or None,
+                    client,
+                )
                 totals["files"] += len(summary.files)
                 totals["rows_kept"] += summary.parsed.lines_kept
                 totals["rows_quarantined"] += summary.parsed.lines_quarantined
@@ -120,13 +137,17 @@ def land_japan_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     scope = load_scope(store)
     if JAPAN not in scope.reporters:
         context.log.info(f"Japan MOF skipped: Japan ({JAPAN}) is not a reporter in {scope.path}")
-        return dg.MaterializeResult(metadata={"mode": "live", "skipped": "Japan is not a reporter in the scope"})
+        return dg.MaterializeResult(
+            metadata={"mode": "live", "skipped": "Japan is not a reporter in the scope"}
+        )
     if japan_route() is None:
         context.log.warning(
             "Japan MOF skipped: neither ESTAT_APP_ID (e-Stat API) nor JAPAN_CUSTOMS_BASE_URL (file download) "
             "is set (no sample is used in its place)"
         )
-        return dg.MaterializeResult(metadata={"mode": "live", "skipped": "ESTAT_APP_ID / JAPAN_CUSTOMS_BASE_URL not set"})
+        return dg.MaterializeResult(
+            metadata={"mode": "live", "skipped": "ESTAT_APP_ID / JAPAN_CUSTOMS_BASE_URL not set"}
+        )
     totals = {"files": 0, "rows_kept": 0, "rows_quarantined": 0}
     try:
         for year in scope.years:

@@ -205,7 +205,7 @@ def land_china(store: Paths, body: dict, fetched: datetime) -> tuple[LandedFile,
         stem="get_C_A_HS_156_2010",
         content=json.dumps(body).encode(),
         params={"period": "2010"},
-        origin="live",
+        origin="sample",  # the test home holds the offline sample, and a home never mixes kinds
         fetched_at=fetched,
     )
     result = parse_landed(store, entry)

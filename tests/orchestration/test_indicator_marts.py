@@ -134,7 +134,7 @@ def test_japan_hydrogen_fluoride_share_drops_and_china_or_taiwan_gain(con: duckd
     before, after, months_before, months_after = con.execute(
         """
         select japan_share_before, japan_share_after, n_months_before, n_months_after
-        from fct_export_control_2019_summary where hs6 = '281111'
+        from fct_export_control_2019_summary where hs6 = '281111' and source = 'comtrade'
         """
     ).fetchone()
     # THEN Japan's share collapses
@@ -143,7 +143,8 @@ def test_japan_hydrogen_fluoride_share_drops_and_china_or_taiwan_gain(con: duckd
     # AND China/Taiwan gained what Japan lost
     gains = dict(
         con.execute(
-            "select supplier_code, change_usd from fct_export_control_2019_suppliers where hs6 = '281111' and supplier_code in (?, ?, ?)",
+            "select supplier_code, change_usd from fct_export_control_2019_suppliers "
+            "where hs6 = '281111' and source = 'comtrade' and supplier_code in (?, ?, ?)",
             [JAPAN, CHINA, TAIWAN],
         ).fetchall()
     )
@@ -154,7 +155,7 @@ def test_japan_hydrogen_fluoride_share_drops_and_china_or_taiwan_gain(con: duckd
         con.execute(
             """
             select is_after_2019_export_control, avg(japan_share)
-            from fct_export_control_2019_monthly where hs6 = '281111' and ref_year = 2019 group by 1
+            from fct_export_control_2019_monthly where hs6 = '281111' and source = 'comtrade' and ref_year = 2019 group by 1
             """
         ).fetchall()
     )
@@ -173,11 +174,28 @@ def test_japan_hydrogen_fluoride_share_drops_and_china_or_taiwan_gain(con: duckd
 
 
 def test_all_three_controlled_products_are_in_the_mart(con: duckdb.DuckDBPyConnection) -> None:
-    rows = con.execute("select hs6, product_name from fct_export_control_2019_summary order by 1").fetchall()
+    rows = con.execute(
+        "select hs6, product_name from fct_export_control_2019_summary where source = 'comtrade' order by 1"
+    ).fetchall()
     assert [r[0] for r in rows] == ["281111", "370790", "392099"]
     assert rows[0][1] == "hydrogen fluoride"
-    n = con.execute("select count(*) from fct_export_control_2019_monthly").fetchone()[0]
+    n = con.execute(
+        "select count(*) from fct_export_control_2019_monthly where source = 'comtrade'"
+    ).fetchone()[0]
     assert n == 3 * 36
+    # Korea Customs rows sit beside Comtrade's, read at the code the seed export_control_products names
+    # (the SYNTHETIC sample splits HS6 codes into its own HSK10 lines, so the HSK10 grades may be absent)
+    kcs = con.execute(
+        "select distinct hs6, product_code_level, product_code from fct_export_control_2019_monthly "
+        "where source = 'kcs' order by 1"
+    ).fetchall()
+    allowed = {
+        ("281111", "HSK10", "2811111000"),
+        ("370790", "HSK10", "3707901010"),
+        ("392099", "HS6", "392099"),
+    }
+    assert kcs and set(kcs) <= allowed
+    assert ("392099", "HS6", "392099") in kcs
 
 
 def test_hhi_is_on_the_0_to_10000_scale(con: duckdb.DuckDBPyConnection) -> None:

@@ -20,6 +20,7 @@ from tests.fakes import comtrade_server, japan_server, kcs_server
 from tests.ingest.japan.conftest import csv_row, make_csv
 
 YEAR = 2019
+IMPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "comtrade_import"
 BRAZIL = 76  # a partner the sample never generates
 MONTHS = [f"{YEAR}{m:02d}" for m in range(1, 13)]
 
@@ -36,7 +37,9 @@ NEW_CODE = _new_code()
 
 
 def _comtrade_records() -> list[dict[str, Any]]:
-    records = comtrade_server.make_dataset([410], [392, BRAZIL, 0], MONTHS, ["281111", "370790", NEW_CODE], ["M"], breakdowns=False)
+    records = comtrade_server.make_dataset(
+        [410], [392, BRAZIL, 0], MONTHS, ["281111", "370790", NEW_CODE], ["M"], breakdowns=False
+    )
     for rec in records:  # Korea reports zero imports of HF from Japan in August 2019: a reported zero
         if rec["cmdCode"] == "281111" and rec["partnerCode"] == 392 and rec["period"] == "201908":
             rec.update(primaryValue=0.0, cifvalue=0.0, netWgt=0.0, qty=0.0, altQty=0.0)
@@ -57,7 +60,12 @@ def _kcs_items() -> list[dict[str, str]]:
 def _japan_files() -> dict[str, bytes]:
     hf = [1_000 + m for m in range(12)]
     hf[7] = 0  # Japan reports zero exports of HF to Korea in August 2019
-    exports = make_csv([csv_row("1", str(YEAR), "'281111000'", "103", hf), csv_row("1", str(YEAR), "'370790000'", "103", [500] * 12)])
+    exports = make_csv(
+        [
+            csv_row("1", str(YEAR), "'281111000'", "103", hf),
+            csv_row("1", str(YEAR), "'370790000'", "103", [500] * 12),
+        ]
+    )
     imports = make_csv([csv_row("2", str(YEAR), "'854232000'", "103", [7_000 + m for m in range(12)])])
     return {f"/files/hs9_country/{YEAR}/exp.csv": exports, f"/files/hs9_country/{YEAR}/imp.csv": imports}
 
@@ -68,7 +76,9 @@ def _ecb_csv() -> bytes:
     for cur in ("JPY", "KRW", "USD"):
         for month in MONTHS:
             value = monthly[(month, cur)]
-            lines.append(f"EXR.M.{cur}.EUR.SP00.A,M,{cur},EUR,SP00,A,{month[:4]}-{month[4:]},{value!r},A,x".encode())
+            lines.append(
+                f"EXR.M.{cur}.EUR.SP00.A,M,{cur},EUR,SP00,A,{month[:4]}-{month[4:]},{value!r},A,x".encode()
+            )
     return b"\n".join(lines) + b"\n"
 
 
@@ -76,7 +86,11 @@ def _ecb_csv() -> bytes:
 def servers() -> Iterator[dict[str, Any]]:
     kcs_state = kcs_server.KcsState(items=_kcs_items())
     japan_state = japan_server.JapanState(files=_japan_files(), ecb_csv=_ecb_csv())
-    with comtrade_server.FakeComtrade(_comtrade_records()) as fake, kcs_server.serve(kcs_state) as kcs_url, japan_server.serve(japan_state) as japan_url:
+    with (
+        comtrade_server.FakeComtrade(_comtrade_records()) as fake,
+        kcs_server.serve(kcs_state) as kcs_url,
+        japan_server.serve(japan_state) as japan_url,
+    ):
         yield {"comtrade": fake, "kcs_url": kcs_url, "japan_url": japan_url}
 
 
@@ -109,7 +123,37 @@ def live_home(servers: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
             ).fetchone()[0]
         # a revision of July 2019, fetched ad hoc, then `semitrade build`
         servers["comtrade"].revise(410, "201907", factor=1.5)
-        assert main(["fetch", "comtrade", "--reporter", "410", "--period", "201907", "--cmd", f"281111,370790,{NEW_CODE}", "--flow", "M", "--freq", "M", "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "fetch",
+                    "comtrade",
+                    "--reporter",
+                    "410",
+                    "--period",
+                    "201907",
+                    "--cmd",
+                    f"281111,370790,{NEW_CODE}",
+                    "--flow",
+                    "M",
+                    "--freq",
+                    "M",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+        # files an economist already has (real legacy Comtrade downloads), imported into the same real home
+        assert (
+            main(
+                [
+                    "import",
+                    str(IMPORTS / "hjk91_HF_281111_2014.csv"),
+                    str(IMPORTS / "hjk91_memory_854232_2014.csv"),
+                ]
+            )
+            == 0
+        )
         assert main(["build"]) == 0
         mp.setattr("tests.orchestration.test_live_end_to_end._BEFORE_REVISION", before, raising=False)
         yield home
@@ -125,9 +169,12 @@ def _con(home: Path) -> duckdb.DuckDBPyConnection:
 def test_live_warehouse_holds_no_sample_row(live_home: Path) -> None:
     with _con(live_home) as con:
         origins = {r[0] for r in con.execute("select distinct origin from fct_trade_flows").fetchall()}
-        detail = {r[0] for r in con.execute("select distinct origin from fct_trade_flows_national_detail").fetchall()}
+        detail = {
+            r[0]
+            for r in con.execute("select distinct origin from fct_trade_flows_national_detail").fetchall()
+        }
         sources = {r[0] for r in con.execute("select distinct source from fct_trade_flows").fetchall()}
-    assert origins == {"live"} and detail == {"live"}
+    assert origins == {"live", "imported"} and detail == {"live"}
     assert sources == {"comtrade", "kcs", "japan_mof"}
     assert not list((live_home / "landing" / "kcs").rglob("*sample*"))
 
@@ -143,7 +190,7 @@ def test_comtrade_values_conserved_per_partner_and_month_after_the_revision(live
             (p, per, hs): round(v, 2)
             for p, per, hs, v in con.execute(
                 "select partner_code, period_key, hs6, value_usd from fct_trade_flows "
-                "where source = 'comtrade' and reporter_code = 410 and flow_code = 'M'"
+                "where source = 'comtrade' and reporter_code = 410 and flow_code = 'M' and origin = 'live'"
             ).fetchall()
         }
     assert got == expected
@@ -165,7 +212,9 @@ def test_korea_customs_lines_conserved_and_zero_months_kept(live_home: Path) -> 
     m49 = {r["iso2"]: int(r["m49_code"]) for r in reference.read_seed("kcs_country_codes")}
     got = {(partner, per): v for partner, per, v in rows}
     expected = {
-        (m49[i["statCd"]], i["year"].replace(".", "")): float(i["impDlr"]) for i in _kcs_items() if i["hsCd"].startswith("281111")
+        (m49[i["statCd"]], i["year"].replace(".", "")): float(i["impDlr"])
+        for i in _kcs_items()
+        if i["hsCd"].startswith("281111")
     }
     assert got == expected and len(got) == 24
     assert got[(392, "201908")] == 0.0 and got[(392, "201909")] == 0.0
@@ -198,9 +247,30 @@ def test_the_revision_replaced_july_and_nothing_else(live_home: Path) -> None:
     assert vintages == 1
 
 
-def test_a_sample_home_refuses_live_work(live_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_sample_home_refuses_live_work(
+    live_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SEMITRADE_HOME", str(live_home))
     assert main(["run", "--mode", "sample"]) == 1
     err = capsys.readouterr().err
     assert f"the data home {live_home} holds real data" in err
     assert not list((live_home / "landing" / "comtrade").rglob("sample*"))
+
+
+@pytest.mark.parametrize(
+    ("hs6", "japan_exports", "korea_imports"),
+    [("281111", 38_463_955.0, 45_520_330.0), ("854232", 298_081_902.0, 949_455_658.0)],
+    ids=["hydrogen-fluoride", "memories"],
+)
+def test_imported_legacy_downloads_reach_the_reconciled_flows(
+    live_home: Path, hs6: str, japan_exports: float, korea_imports: float
+) -> None:
+    # GIVEN the real 2014 legacy downloads (tests/fixtures/comtrade_import/README.md), imported and built
+    with _con(live_home) as con:
+        row = con.execute(
+            "select export_report_fob_usd, import_report_cif_usd, origin, is_synthetic from fct_reconciled_flows "
+            "where freq_code = 'A' and period_key = '2014' and exporter_code = 392 and importer_code = 410 and hs6 = ?",
+            [hs6],
+        ).fetchall()
+    # THEN Japan's exports to Korea and Korea's imports from Japan stand side by side, as published
+    assert row == [(japan_exports, korea_imports, "imported", False)]

@@ -83,10 +83,17 @@ def test_the_charts_hold_the_warehouse_numbers(report_dir: Path, published_home:
             "and hs6 = '281111' order by 1"
         ).fetchall()
         materials_2019 = con.execute(
-            "select sum(value_usd) / 1e6 from fct_trade_flows where source = 'comtrade' and freq_code = 'A' "
+            "select sum(value_usd) / 1e6 from fct_trade_flows_preferred where freq_code = 'A' "
             "and ref_year = 2019 "
             "and reporter_code = 410 and partner_code = 392 and flow_code = 'M' and segment = 'materials'"
         ).fetchone()[0]
+        # Korea's imports from Japan in the first quarter of 2019, one report per flow: Korea Customs'
+        # where the warehouse has them (the sample has), else Comtrade's
+        korea_q1, sources_q1 = con.execute(
+            "select sum(value_usd) / 1e6, list(distinct source order by source) from fct_trade_flows_preferred "
+            "where freq_code = 'M' and reporter_code = 410 and partner_code = 392 and flow_code = 'M' "
+            "and segment is not null and period_key between '201901' and '201903'"
+        ).fetchone()
     # THEN the shock chart's Japan series is Korea's monthly HF imports from Japan, month by month
     shock = {t["name"]: t for t in plots["chart-shock-plot"]}
     japan = shock["from Japan"]
@@ -115,6 +122,9 @@ def test_the_charts_hold_the_warehouse_numbers(report_dir: Path, published_home:
     # AND the mirror chart compares Korea's imports with Japan's exports and shows their gap
     mirror = {t["name"]: t for t in plots["chart-mirror-plot"]}
     assert len(mirror) == 3 and len(_values(mirror["discrepancy (M − X) / X"]["y"])) == 12
+    korea = mirror["Korea's imports from Japan (Korea reports, CIF)"]
+    assert "kcs" in sources_q1
+    assert dict(zip(korea["x"], _values(korea["y"]), strict=True))["2019-01-01"] == pytest.approx(korea_q1)
 
 
 def test_a_missing_warehouse_or_a_file_as_folder_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,26 +1,65 @@
--- One row per HS6 product under Japan's July 2019 export controls × month × partner: Korea's
--- imports as Korea reported them (CIF, US dollars), World (partner 0) included as the total.
--- Products and the corridor come from the `ind_export_control_products()` and `ind_corridor()` macros.
+-- One row per product under Japan's July 2019 export controls × source × month × partner: Korea's
+-- imports (CIF, US dollars) as Korea reported them, from two sources side by side:
+--   comtrade  Korea's monthly reports to UN Comtrade at HS6, the World row (partner 0) kept as the total;
+--   kcs       Korea Customs' monthly lines at the code the seed names: HSK10 where a line isolates the
+--             semiconductor grade (2811111000 HF, 3707901010 photoresist), else every line of the HS6.
+--             Korea Customs has no World row: the total is the sum over partners.
+-- Products, sources and codes come from the seed export_control_products; the corridor from ind_corridor().
+-- Zero is data: a month a source reports as 0 is a row with 0; a month it does not report has no row.
 {%- set corridor = ind_corridor() %}
-{%- set products = ind_export_control_products() %}
 with
 
-imports as (
+products as (
 
+    -- casts: the codes are text (a seed column typed as a number would still compare equal)
     select
-        f.hs6,
-        f.period_key,
-        f.partner_code,
-        f.is_aggregate,
-        f.value_usd,
-        f.origin
+        cast(hs6 as varchar) as hs6,
+        product_name,
+        source,
+        code_level,
+        cast(product_code as varchar) as product_code,
+        is_proxy
+    from {{ ref('export_control_products') }}
+
+),
+
+comtrade as (
+
+    select f.hs6, f.period_key, f.partner_code, f.value_usd, f.origin
     from {{ ref('fct_trade_flows') }} as f
     where f.source = 'comtrade'
       and f.freq_code = 'M'
       and f.flow_code = 'M'
       and f.reporter_code = {{ corridor.home }}
-      and f.hs6 in ({% for code in products %}'{{ code }}'{% if not loop.last %}, {% endif %}{% endfor %})
       and (f.partner_code = 0 or not f.is_aggregate)
+
+),
+
+kcs as (
+
+    select l.hs6, l.national_code, l.period_key, l.partner_code, l.value_usd, l.origin
+    from {{ ref('int_fx__national_lines_usd') }} as l
+    where l.source = 'kcs'
+      and l.flow_code = 'M'
+      and l.reporter_code = {{ corridor.home }}
+
+),
+
+imports as (
+
+    select p.hs6, p.product_name, p.source, p.code_level, p.product_code, p.is_proxy,
+        c.period_key, c.partner_code, c.value_usd, c.origin
+    from products as p
+    inner join comtrade as c
+        on p.source = 'comtrade' and p.code_level = 'HS6' and c.hs6 = p.product_code
+    union all
+    select p.hs6, p.product_name, p.source, p.code_level, p.product_code, p.is_proxy,
+        k.period_key, k.partner_code, k.value_usd, k.origin
+    from products as p
+    inner join kcs as k
+        on p.source = 'kcs'
+        and ((p.code_level = 'HSK10' and k.national_code = p.product_code)
+            or (p.code_level = 'HS6' and k.hs6 = p.product_code))
 
 ),
 
@@ -28,11 +67,11 @@ final as (
 
     select
         i.hs6,
-        case i.hs6
-            {%- for code, label in products.items() %}
-            when '{{ code }}' then '{{ label }}'
-            {%- endfor %}
-        end as product_name,
+        i.product_name,
+        i.source,
+        i.code_level as product_code_level,
+        i.product_code,
+        i.is_proxy,
         i.period_key,
         p.year as ref_year,
         p.month as ref_month,

@@ -61,7 +61,7 @@ export_reports as (
         case when min(hs_version) = max(hs_version) then min(hs_version)
             else array_to_string(list_sort(list_distinct(list(hs_version))), ',') end as exporter_hs_version,
         min(segment) as segment,
-        min(origin) as origin,
+        max(origin) as origin,
         {{ sum_exact('value_usd') }} as export_report_fob_usd
     from flows
     where flow_code = 'X'
@@ -80,7 +80,7 @@ import_reports as (
         case when min(hs_version) = max(hs_version) then min(hs_version)
             else array_to_string(list_sort(list_distinct(list(hs_version))), ',') end as importer_hs_version,
         min(segment) as segment,
-        min(origin) as origin,
+        max(origin) as origin,
         {{ sum_exact('value_usd') }} as import_report_cif_usd
     from flows
     where flow_code = 'M'
@@ -111,8 +111,9 @@ joined as (
         m.importer_hs_version,
         coalesce(x.segment, m.segment) as segment,
         -- a reconciled row is 'sample' as soon as one of its reports is
-        case when coalesce(x.origin, 'live') = 'live' and coalesce(m.origin, 'live') = 'live'
-            then 'live' else 'sample' end as origin,
+        -- 'sample' when either report is SYNTHETIC, else the max of the real origins ('live' > 'imported')
+        case when x.origin = 'sample' or m.origin = 'sample' then 'sample'
+            else greatest(coalesce(x.origin, m.origin), coalesce(m.origin, x.origin)) end as origin,
         x.export_report_fob_usd,
         m.import_report_cif_usd
     from export_reports as x

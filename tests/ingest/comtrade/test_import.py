@@ -354,3 +354,12 @@ def test_landed_import_with_an_unknown_format_is_quarantined_whole(store: Paths)
     assert q.select("source_row", "reason").rows() == [
         (-1, f"{entry.path}: the manifest names no known import format ('bogus')")
     ]
+
+
+def test_retired_legacy_area_codes_map_through_their_iso3() -> None:
+    # GIVEN the real HF file, whose Italy rows carry the legacy code 381 (today's Comtrade list has 380)
+    converted = convert(HF.read_bytes(), HF.name)
+    italy = [rec for _pos, rec in converted.records if rec["partnerISO"] == "ITA"]
+    # THEN every Italy row is partner 380, and no row keeps a code the current list lacks
+    assert len(italy) == 2 and {rec["partnerCode"] for rec in italy} == {380}
+    assert 381 not in {rec["partnerCode"] for _pos, rec in converted.records}

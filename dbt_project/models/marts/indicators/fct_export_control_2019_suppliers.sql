@@ -1,5 +1,6 @@
--- One row per export-controlled product × supplier: Korea's imports (as Korea reported them, CIF,
--- US dollars) in the 12 months before (July 2018 – June 2019) and after (July 2019 – June 2020)
+-- One row per export-controlled product × source × supplier: Korea's imports (as Korea reported them,
+-- CIF, US dollars; source comtrade = Korea's reports to UN Comtrade, kcs = Korea Customs' lines) in the
+-- 12 months before (July 2018 – June 2019) and after (July 2019 – June 2020)
 -- Japan's export controls, each supplier's share of identified imports, and where the substitution
 -- came from: each non-Japanese supplier's part of the change in non-Japanese imports and of Japan's fall.
 -- Sums of DOUBLE values are exact (macros/sum_exact.sql): independent of the row order.
@@ -18,14 +19,17 @@ windows as (
 
     select
         hs6,
+        source,
         product_name,
+        product_code_level,
+        product_code,
         partner_code as supplier_code,
         is_japan,
         coalesce({{ sum_exact("case when control_window = 'before' then imports_usd end") }}, 0) as imports_before_usd,
         coalesce({{ sum_exact("case when control_window = 'after' then imports_usd end") }}, 0) as imports_after_usd,
         max(origin) as origin
     from imports
-    group by hs6, product_name, partner_code, is_japan
+    group by hs6, source, product_name, product_code_level, product_code, partner_code, is_japan
 
 ),
 
@@ -33,12 +37,13 @@ product_totals as (
 
     select
         hs6,
+        source,
         {{ sum_exact('imports_before_usd') }} as identified_before_usd,
         {{ sum_exact('imports_after_usd') }} as identified_after_usd,
         {{ sum_exact('case when not is_japan then imports_after_usd - imports_before_usd end') }} as non_japan_change_usd,
         {{ sum_exact('case when is_japan then imports_after_usd - imports_before_usd end') }} as japan_change_usd
     from windows
-    group by hs6
+    group by hs6, source
 
 ),
 
@@ -52,7 +57,7 @@ changes as (
         t.non_japan_change_usd,
         t.japan_change_usd
     from windows as w
-    inner join product_totals as t on t.hs6 = w.hs6
+    inner join product_totals as t on t.hs6 = w.hs6 and t.source = w.source
 
 ),
 
@@ -60,7 +65,10 @@ final as (
 
     select
         c.hs6,
+        c.source,
         c.product_name,
+        c.product_code_level,
+        c.product_code,
         c.supplier_code,
         d.display_name as supplier_name,
         c.is_japan,

@@ -1,6 +1,7 @@
 -- The latest published vintage of every Comtrade record (or the one current on var('as_of')).
 -- A record key is reporter × partner × partner2 × flow × product × period × customs × mode of
--- transport; when several landed files hold it, the most recently fetched one wins.
+-- transport; when several landed files hold it, a published one (origin 'live' or 'imported') wins
+-- over a SYNTHETIC sample one, then the most recently fetched one.
 with
 
 source as (
@@ -50,7 +51,9 @@ several_vintages as (
     qualify row_number() over (
         partition by s.freq_code, s.period, s.reporter_code, s.partner_code, s.partner2_code, s.flow_code,
             s.cmd_code, s.customs_code, s.mot_code
-        order by s.fetched_at desc, s.vintage desc
+        -- a published record (origin 'live' or 'imported') wins over a SYNTHETIC sample one whatever
+        -- their fetch times (a home holds one kind only: defence in depth), then the latest vintage
+        order by case when s.origin = 'sample' then 1 else 0 end, s.fetched_at desc, s.vintage desc
     ) = 1
 
 ),

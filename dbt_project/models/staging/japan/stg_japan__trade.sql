@@ -17,7 +17,9 @@ latest_file as (
     from source
     qualify vintage = first_value(vintage) over (
         partition by ref_year, direction
-        order by fetched_at desc, vintage desc
+        -- a published file (origin 'live' or 'imported') wins over a SYNTHETIC sample one whatever
+        -- their fetch times (a home holds one kind only: defence in depth), then the latest
+        order by case when origin = 'sample' then 1 else 0 end, fetched_at desc, vintage desc
     )
 
 ),

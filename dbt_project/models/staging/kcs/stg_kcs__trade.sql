@@ -1,6 +1,12 @@
 -- Korea Customs lines in long form: one row per month × partner (ISO2) × HSK10 code × flow.
--- When several landed responses hold the same month × partner × code, the most recently fetched
--- wins (revisions). Exports are FOB, imports CIF, both in US dollars; weights in kg.
+-- When several landed responses hold the same month × partner × code, a published one (origin
+-- 'live' or 'imported') wins over a SYNTHETIC sample one whatever their fetch times (a home holds one
+-- kind only, ingest/config.py; this is defence in depth), then the most recently fetched (revisions).
+-- Exports are FOB, imports CIF, both in US dollars; weights in kg.
+-- Zero is data: Korea Customs publishes both flows' columns on every line it lists, so a line's
+-- export and import figures are both reported values — 0 included (e.g. 0 kg / 0 USD of HF from
+-- Japan in August 2019 is a reported zero month, not a missing one). A flow's row is kept whenever
+-- its value is not null; a month or code absent from the response stays absent.
 with
 
 source as (
@@ -19,7 +25,8 @@ latest as (
         partition by period, stat_cd, hsk10
         -- source file and row break the tie of a code listed twice in one fetch, so the same row
         -- wins whatever order the worker threads deliver the rows in
-        order by fetched_at desc, vintage desc, source_file, source_row
+        order by case when origin = 'sample' then 1 else 0 end, fetched_at desc, vintage desc,
+            source_file, source_row
     ) = 1
 
 ),
@@ -27,14 +34,14 @@ latest as (
 exports as (
 
     select *, 'X' as flow_code, exp_usd as value_usd, exp_wgt_kg as net_weight_kg from latest
-    where exp_usd > 0 or exp_wgt_kg > 0
+    where exp_usd is not null
 
 ),
 
 imports as (
 
     select *, 'M' as flow_code, imp_usd as value_usd, imp_wgt_kg as net_weight_kg from latest
-    where imp_usd > 0 or imp_wgt_kg > 0
+    where imp_usd is not null
 
 ),
 
