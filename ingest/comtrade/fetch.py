@@ -34,7 +34,6 @@ from ingest.atomic import write_atomic, write_bytes_atomic
 from ingest.comtrade import parse
 from ingest.comtrade.client import BulkFile, ComtradeClient, QuotaExhaustedError
 from ingest.comtrade.planner import PLAN_CAPS, Call, PlanError, Query, cap_for, plan_calls, split_call
-from ingest.comtrade.sample import partition_for
 from ingest.comtrade.schema import (
     API_FIELDS,
     CMD_CODE,
@@ -43,6 +42,7 @@ from ingest.comtrade.schema import (
     NON_NEGATIVE,
     QUARANTINE_SCHEMA,
     RECORD_FIELDS,
+    partition_for,
 )
 from ingest.config import Paths
 from ingest.landing import LandedFile, land, land_file

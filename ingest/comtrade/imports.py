@@ -22,7 +22,7 @@ from typing import Any
 
 from ingest.comtrade import parse
 from ingest.comtrade.import_formats import FORMATS, ImportFormatError, convert, read_csv
-from ingest.comtrade.sample import partition_for
+from ingest.comtrade.schema import partition_for
 from ingest.config import Paths
 from ingest.landing import LandedFile, land, read_manifest
 from ingest.locks import partition_lock

@@ -1,7 +1,7 @@
 """Query planning for the Comtrade data API: turn a user query into calls that cannot hit the cap.
 
 Every call covers one reporter and one calendar year (so it lands in one partition, see
-``ingest.comtrade.sample.partition_for``), at most 12 periods, a bounded URL, and an upper bound on
+``ingest.comtrade.schema.partition_for``), at most 12 periods, a bounded URL, and an upper bound on
 its record count below the plan's cap. The bound is the product of the explicit dimensions
 (periods × partners × commodity codes × flows — partner2, mode of transport and customs procedure
 are pinned to their totals) or, when a dimension is "all", the availability ``totalRecords`` of its
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
-from ingest.comtrade.sample import partition_for
+from ingest.comtrade.schema import partition_for
 
 PLAN_CAPS: dict[str, int] = {"free": 100_000, "premium": 250_000, "preview": 500}
 MAX_PERIODS_PER_CALL = 12

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ingest import reference
+from ingest.comtrade.schema import partition_for
 from ingest.config import Paths
 from ingest.landing import LandedFile, land
 
@@ -438,11 +439,6 @@ class SampleGenerator:
                 yield self.response(reporter, "M", year)
             for year in scope.annual_years:
                 yield self.response(reporter, "A", year)
-
-
-def partition_for(freq: str, year: int, reporter: int) -> str:
-    """Landing/lake partition of one response: freq / year / reporter."""
-    return f"freq={freq}/year={year}/reporter={reporter}"
 
 
 def land_sample(

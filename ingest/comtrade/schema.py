@@ -104,3 +104,8 @@ NON_NEGATIVE: tuple[str, ...] = (
 
 HS_VERSIONS: tuple[str, ...] = ("H0", "H1", "H2", "H3", "H4", "H5", "H6")
 CMD_CODE = re.compile(r"^(TOTAL|\d{2}|\d{4}|\d{6})$")
+
+
+def partition_for(freq: str, year: int, reporter: int) -> str:
+    """Landing/lake partition of one Comtrade response or record: freq / year / reporter."""
+    return f"freq={freq}/year={year}/reporter={reporter}"
