@@ -29,7 +29,7 @@ from ingest.atomic import write_atomic
 from ingest.comtrade.schema import QUARANTINE_SCHEMA
 from ingest.config import Paths
 from ingest.japan.estat import AREA_PREFIX, EstatFormatError, read_result, time_code, values_of
-from ingest.japan.parse import DATASET, LAKE_SCHEMA, SOURCE, known_countries
+from ingest.japan.parse import DATASET, LAKE_SCHEMA, SOURCE, known_countries, may_be_unpublished
 from ingest.landing import LandedFile
 
 UNIT_CODES = {"100": "unit1", "110": "unit2"}
@@ -264,7 +264,7 @@ def parse_fetch(
             if month["value"] is None:
                 absent += 1
                 continue
-            if m > through:
+            if m > through and may_be_unpublished(year, m, fetched_at):
                 unpublished += 1
                 continue
             _, page, pos = line.cells[str(170 + 30 * (m - 1))]

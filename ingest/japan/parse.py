@@ -116,6 +116,20 @@ def published_through(good: list[tuple[int, dict[str, str]]]) -> int:
     )
 
 
+def may_be_unpublished(year: int, month: int, fetched_at: str) -> bool:
+    """Whether month ``month`` of ``year`` may not have been released when the file was fetched: MOF
+    publishes a month's preliminary figures late in the following month, so a month is surely out
+    once the month after next has begun. Only such months, when they hold nothing but zeros after the
+    last month with any non-zero figure, are read as not yet published (a year's table fills them
+    with 0); in every other case a 0 is a reported zero."""
+    release_by = (year + (month + 1) // 12, (month + 1) % 12 + 1)  # first month after the next one
+    try:
+        fetched = (int(fetched_at[:4]), int(fetched_at[5:7]))
+    except (TypeError, ValueError):
+        return True
+    return fetched < release_by
+
+
 def validate_row(row: dict[str, str], params: dict[str, Any]) -> str | None:
     """Why a CSV row breaks the contract, or None (the HS code is expected already unquoted)."""
     flow = row["Exp or Imp"].strip()
@@ -209,7 +223,7 @@ def _long(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> tuple[pl
             q1, q2, v = _month_cells(row, name)
             if v is None:  # empty cells: absence (a quantity without a value is quarantined before)
                 continue
-            if m > through:
+            if m > through and may_be_unpublished(year, m, entry.fetched_at):
                 unpublished += 1
                 continue
             out.append(

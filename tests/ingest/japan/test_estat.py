@@ -6,6 +6,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
+from datetime import datetime, tzinfo
 
 import polars as pl
 import pytest
@@ -174,8 +175,19 @@ def test_fetch_pages_lands_and_parses_exact_values(
     ]
 
 
-def test_months_after_the_last_published_month_are_not_zeros(store: Paths, estat_url: str) -> None:
-    # GIVEN the 2025 table released through July (August-December filled with 0 by e-Stat)
+class _August2025(datetime):
+    """The clock of a fetch made on 20 August 2025 (landing stamps fetched_at with it)."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # noqa: D102
+        return datetime(2025, 8, 20, tzinfo=tz)
+
+
+def test_months_after_the_last_published_month_are_not_zeros(
+    store: Paths, estat_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the 2025 table released through July (August-December filled with 0 by e-Stat), fetched in August 2025
+    monkeypatch.setattr("ingest.landing.datetime", _August2025)
     with _client(estat_url) as client:
         s = fetch_estat(store, 2025, "export", ["281111000"], ["103"], client)
     p = s.parsed

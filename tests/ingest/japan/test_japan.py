@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -166,7 +167,7 @@ def test_cli_fetch_japan(
     assert "--hs, --partner and --stats-data-id are for --via estat" in capsys.readouterr().err
 
 
-def _parse_csv(home: Any, rows: list[str]) -> parse.ParseResult:
+def _parse_csv(home: Any, rows: list[str], fetched_at: datetime | None = None) -> parse.ParseResult:
     entry, _ = land(
         home,
         source="japan",
@@ -176,6 +177,7 @@ def _parse_csv(home: Any, rows: list[str]) -> parse.ParseResult:
         content=make_csv(rows),
         params={"year": "2019", "direction": "export"},
         suffix=".csv",
+        fetched_at=fetched_at,
     )
     return parse.parse_landed(home, entry)
 
@@ -206,7 +208,7 @@ def test_months_after_the_last_non_zero_month_are_not_published_yet(home: Any) -
         _wide("103", [("0", "1", "5"), zero, ("0", "1", "5"), ("0", "1", "5"), ("0", "1", "5")] + [zero] * 7),
         _wide("105", [zero] * 4 + [("0", "1", "3")] + [zero] * 7),
     ]
-    result = _parse_csv(home, rows)
+    result = _parse_csv(home, rows, fetched_at=datetime(2019, 7, 10, tzinfo=UTC))
     # THEN only January-May are rows (February's 0 for Korea is a reported zero); 2 × 7 months unpublished
     assert (result.long_rows, result.months_unpublished) == (10, 14)
     df = pl.read_parquet(result.lake_file)
@@ -218,6 +220,15 @@ def test_months_after_the_last_non_zero_month_are_not_published_yet(home: Any) -
         5,
         5,
     ]
+
+
+def test_trailing_zero_months_of_a_past_year_are_reported_zeros(home: Any) -> None:
+    # GIVEN the same figures fetched in March 2020, when every 2019 month had been released
+    zero = ("0", "0", "0")
+    rows = [_wide("105", [zero] * 4 + [("0", "1", "3")] + [zero] * 7)]
+    result = _parse_csv(home, rows, fetched_at=datetime(2020, 3, 2, tzinfo=UTC))
+    # THEN the zeros after May are data: 12 rows, none left out
+    assert (result.long_rows, result.months_unpublished) == (12, 0)
 
 
 def test_a_quantity_without_a_value_is_quarantined(home: Any) -> None:
