@@ -26,11 +26,12 @@ def fetch_kcs(
     store: Paths,
     queries: Iterable[KcsQuery],
     client: KcsClient,
-    progress: Callable[[KcsQuery, int, int, bool], None] | None = None,
+    progress: Callable[[KcsQuery, int, int, int, bool], None] | None = None,
 ) -> KcsFetchSummary:
     """Call the API for each query, land the XML (origin live) and parse it into lake/kcs/trade.
 
-    ``progress(query, rows_kept, rows_quarantined, control_ok)`` is called after each query. Raises the
+    ``progress(query, items, rows_kept, rows_quarantined, control_ok)`` is called after each query
+    (``items``: the lines the response held, its 총계 total row aside). Raises the
     client's KcsError (or LandingError) on the first failure; what was landed before stays landed."""
     summary = KcsFetchSummary()
     for query in queries:
@@ -53,5 +54,6 @@ def fetch_kcs(
         if not result.control_ok:
             summary.control_failures.append(entry.path)
         if progress:
-            progress(query, result.rows_kept, result.rows_quarantined, result.control_ok)
+            items = resp.items - 1 if resp.items else 0
+            progress(query, items, result.rows_kept, result.rows_quarantined, result.control_ok)
     return summary

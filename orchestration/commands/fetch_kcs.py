@@ -50,11 +50,11 @@ def run_fetch_kcs(args: argparse.Namespace) -> int:
     paths = config.paths("real")
     total = len(queries)
 
-    def report(query: KcsQuery, kept: int, quarantined: int, control_ok: bool) -> None:
+    def report(query: KcsQuery, items: int, kept: int, quarantined: int, control_ok: bool) -> None:
         if not args.quiet:
             print(
-                f"[{queries.index(query) + 1}/{total}] {query.start}-{query.end}: {kept} kept, {quarantined} quarantined"
-                + ("" if control_ok else " (CONTROL TOTAL FAILED)"),
+                f"[{queries.index(query) + 1}/{total}] {query.start}-{query.end}: {items} items, "
+                f"{kept} kept, {quarantined} quarantined" + ("" if control_ok else " (CONTROL TOTAL FAILED)"),
                 file=sys.stderr,
                 flush=True,
             )

@@ -49,7 +49,7 @@ def land_kcs_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     )
     done = [0]
 
-    def progress(query: KcsQuery, kept: int, quarantined: int, control_ok: bool) -> None:
+    def progress(query: KcsQuery, items: int, kept: int, quarantined: int, control_ok: bool) -> None:
         done[0] += 1
         if done[0] % 25 == 0 or done[0] == len(queries) or not control_ok:
             context.log.info(
