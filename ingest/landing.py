@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ingest.atomic import write_bytes_atomic
-from ingest.config import REFERENCE_SOURCES, Paths, claim_home
+from ingest.config import REFERENCE_SOURCES, Paths, check_home, claim_home
 
 Origin = Literal["live", "imported", "sample"]
 # Every origin a row can carry: 'live' (pulled from a source's API), 'imported' (a file the user
@@ -89,8 +89,7 @@ def land(
         _check_part(name, value)
     for part in partition.split("/"):
         _check_part("partition", part)
-    if source not in REFERENCE_SOURCES:
-        claim_home(paths, "sample" if origin == "sample" else "real")
+    _check_kind(paths, source, origin)
     digest = hashlib.sha256(content).hexdigest()
     rel = Path(source) / dataset / partition / f"{stem}__{digest[:16]}{suffix}"
     target = paths.landing / rel
@@ -113,6 +112,7 @@ def land(
         _append_manifest(paths, entry)
     except OSError as exc:
         raise LandingError(f"could not land {rel} under {paths.landing}: {exc.strerror or exc}") from exc
+    _claim_kind(paths, source, origin)
     return entry, True
 
 
@@ -140,8 +140,7 @@ def land_file(
         _check_part(name, value)
     for part in partition.split("/"):
         _check_part("partition", part)
-    if source not in REFERENCE_SOURCES:
-        claim_home(paths, "sample" if origin == "sample" else "real")
+    _check_kind(paths, source, origin)
     try:
         sha = hashlib.sha256()
         with open(src, "rb") as fh:
@@ -177,7 +176,25 @@ def land_file(
         _append_manifest(paths, entry)
     except OSError as exc:
         raise LandingError(f"could not land {src} under {paths.landing}: {exc.strerror or exc}") from exc
+    _claim_kind(paths, source, origin)
     return entry, True
+
+
+def _check_kind(paths: Paths, source: str, origin: str) -> None:
+    """Refuse, before writing anything, to land sample bytes in a real home or real bytes in a sample one."""
+    if source not in REFERENCE_SOURCES:
+        check_home(paths, "sample" if origin == "sample" else "real")
+
+
+def _claim_kind(paths: Paths, source: str, origin: str) -> None:
+    """Record the home's kind once a file has landed. Best effort: without the marker, the manifest
+    just written still tells what the home holds (``ingest.config.home_kind``)."""
+    if source in REFERENCE_SOURCES:
+        return
+    try:
+        claim_home(paths, "sample" if origin == "sample" else "real")
+    except OSError:
+        pass
 
 
 def _append_manifest(paths: Paths, entry: LandedFile) -> None:

@@ -101,13 +101,21 @@ def test_default_query_uses_the_taxonomy_codes() -> None:
     assert query.periods[0] == "201901" and len(query.periods) == 12 and query.partners is None
 
 
-def test_main_landing_asset_in_live_mode_pulls_from_the_api(server: FakeComtrade) -> None:
-    # GIVEN the landing asset of the main job configured for live mode
+def test_main_landing_asset_in_live_mode_pulls_from_the_api(
+    server: FakeComtrade, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the landing asset of the main job configured for live mode, and a scope file: Japan, 2019, monthly
     from orchestration.defs.comtrade import comtrade_landed_responses
 
+    scope = tmp_path / "scope.toml"
+    scope.write_text(
+        "[scope]\nreporters = [392]\npartners = []\nfirst_year = 2019\nlast_year = 2019\ncomtrade_freqs = [\"M\"]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SEMITRADE_SCOPE", str(scope))
     result = dg.materialize(
         [comtrade_landed_responses],
-        run_config={"ops": {"comtrade__landed_responses": {"config": {"mode": "live", "reporters": [392], "monthly_years": [2019]}}}},
+        run_config={"ops": {"comtrade__landed_responses": {"config": {"mode": "live"}}}},
         instance=dg.DagsterInstance.ephemeral(),
     )
     # THEN Japan's 2019 totals are in the lake, labelled live
