@@ -2,7 +2,7 @@
 
 Writes gzip TSV files shaped like the UN Comtrade bulk files (``/bulk/v1/file/...``): one file per
 reporter and period, a header line with the 47 record fields as the API spells them (the columns
-``ingest.comtrade.fetch.parse_bulk`` reads), empty strings for nulls, ``True``/``False`` booleans.
+``ingest.comtrade.bulk_parse.parse_bulk`` reads), empty strings for nulls, ``True``/``False`` booleans.
 Grain of a row: one Comtrade record (reporter × partner × partner2 × flow × HS code × period ×
 customs procedure × mode of transport), values in USD, weights in kg.
 

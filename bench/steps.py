@@ -27,7 +27,7 @@ def _partition(name: str) -> tuple[str, int, int]:
 
 def _ingest_one(file: str, home: str) -> tuple[int, int, int]:
     """Land one generated bulk file (hash + move, bounded memory) and ``parse_bulk`` it."""
-    from ingest.comtrade.fetch import parse_bulk
+    from ingest.comtrade.bulk_parse import parse_bulk
     from ingest.config import Paths
     from ingest.landing import land_file
 

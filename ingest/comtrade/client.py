@@ -1,9 +1,10 @@
 """HTTP client for the UN Comtrade v1 API: data, preview, availability, bulk files, reference lists.
 
-One ``requests.Session`` per client (connection reuse), a timeout on every call, a polite
-client-side throttle (a minimum interval between calls) and bounded retries with exponential
-backoff and jitter on 429, 5xx, connection errors, timeouts and bodies that are not the expected
-JSON. Errors that retrying cannot fix (invalid key, exhausted quota, bad request) raise at once.
+Calls go through the shared HTTP layer (``ingest.http``: one session, timeouts, a minimum interval
+between calls, bounded retries with backoff, jitter and Retry-After on 429, 5xx, connection errors,
+timeouts). On top of it, Comtrade's own rules: bodies that are not the expected JSON envelope are
+retried; errors that retrying cannot fix (invalid key, spent daily quota with its replenish time,
+bad request) raise at once.
 
 The subscription key travels only in the ``Ocp-Apim-Subscription-Key`` header and is masked out
 of every message this module produces.
@@ -11,14 +12,9 @@ of every message this module produces.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
-import os
-import random
 import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -27,15 +23,21 @@ from typing import Any
 import requests
 
 from ingest import config
-
-log = logging.getLogger(__name__)
+from ingest.http import (
+    PoliteHttp,
+    RetriesExhaustedError,
+    RetryPolicy,
+    TransientError,
+    env_float,
+    response_text,
+    sha256_file,
+    short,
+)
 
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 PREVIEW_MAX_RECORDS = 500
 
-_TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?)\s*second", re.IGNORECASE)
 _REPLENISH = re.compile(r"replenished in (\d+):(\d{2}):(\d{2})", re.IGNORECASE)
-_CONTENT_SIZE = re.compile(r"size=(\d+)")
 
 
 class ComtradeError(RuntimeError):
@@ -67,24 +69,6 @@ class ComtradeUnavailableError(ComtradeError):
 
 class BulkDownloadError(ComtradeError):
     """A bulk file could not be downloaded completely or failed its size/checksum check."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to retry transient failures: at most ``max_attempts`` tries and ``max_total_wait``
-    seconds of sleeping in all; the n-th wait is ``base_delay * 2**(n-1)`` capped at ``max_delay``,
-    with up to ``jitter`` of it randomised. A server-announced wait (Retry-After) is honoured."""
-
-    max_attempts: int = 6
-    base_delay: float = 2.0
-    max_delay: float = 120.0
-    max_total_wait: float = 600.0
-    jitter: float = 0.5
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based), jitter included."""
-        delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        return delay * (1 - self.jitter * rng.random())
 
 
 @dataclass(frozen=True)
@@ -155,32 +139,16 @@ class BulkFile:
 class ComtradeClient:
     """A polite, retrying client for one Comtrade base URL and (optional) subscription key.
 
-    Without a key only the public endpoints (preview, public availability) can be used.
+    Without a key only the public endpoints (preview, public availability) can be used. ``http``
+    tunes the shared layer (``PoliteHttp``: timeout, min_interval, retry, session, sleep, rng); the
+    default retry policy is ``RetryPolicy()`` (6 attempts, at most 600 s of waiting).
     """
 
-    def __init__(
-        self,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        *,
-        timeout: tuple[float, float] = (10.0, 120.0),
-        min_interval: float = 1.0,
-        retry: RetryPolicy | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, **http: Any) -> None:
         self.base_url = (base_url or config.comtrade_base_url()).rstrip("/")
         self._key = api_key or None
-        self.timeout = timeout
-        self.min_interval = min_interval
-        self.retry = retry or RetryPolicy()
-        self._session = session or requests.Session()
-        self._sleep = sleep
-        self._rng = rng or random.Random()
-        self._last_call = 0.0
-        self.calls = 0  # HTTP requests sent, retries included
-        self.waited = 0.0  # seconds slept for throttling and backoff
+        http["retry"] = http.get("retry") or RetryPolicy()
+        self.http = PoliteHttp(secrets=(self._key,), **http)
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> ComtradeClient:
@@ -188,7 +156,10 @@ class ComtradeClient:
         $COMTRADE_MIN_INTERVAL (seconds between calls, default 1), $COMTRADE_MAX_ATTEMPTS (6),
         $COMTRADE_RETRY_BASE_DELAY (2 s), $COMTRADE_MAX_TOTAL_WAIT (600 s) and $COMTRADE_TIMEOUT (120 s)."""
         defaults = RetryPolicy()
-        env = _env_float
+
+        def env(name: str, default: float) -> float:
+            return env_float(name, default, ComtradeError, "a number of seconds or attempts")
+
         retry = RetryPolicy(
             max_attempts=int(env("COMTRADE_MAX_ATTEMPTS", defaults.max_attempts)),
             base_delay=env("COMTRADE_RETRY_BASE_DELAY", defaults.base_delay),
@@ -211,7 +182,7 @@ class ComtradeClient:
 
     def close(self) -> None:
         """Close the underlying session."""
-        self._session.close()
+        self.http.close()
 
     def __enter__(self) -> ComtradeClient:
         return self
@@ -227,7 +198,9 @@ class ComtradeClient:
         self._require_key("/data/v1/get")
         return self._json(f"/data/v1/get/{type_code}/{freq}/{cl}", params, kind="data")
 
-    def preview_records(self, type_code: str, freq: str, cl: str, params: Mapping[str, Any]) -> ComtradeResponse:
+    def preview_records(
+        self, type_code: str, freq: str, cl: str, params: Mapping[str, Any]
+    ) -> ComtradeResponse:
         """Records from the keyless preview endpoint (at most 500 records a call)."""
         params = dict(params)
         max_records = int(params.get("maxRecords", PREVIEW_MAX_RECORDS))
@@ -240,7 +213,9 @@ class ComtradeClient:
             return self.get_records(type_code, freq, cl, params)
         return self.preview_records(type_code, freq, cl, params)
 
-    def availability(self, type_code: str, freq: str, cl: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def availability(
+        self, type_code: str, freq: str, cl: str, params: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
         """Data availability rows (reporterCode, period, classificationCode, totalRecords,
         datasetChecksum, firstReleased, lastReleased): ``/data/v1/getDa`` with a key, else the public one."""
         prefix = "/data/v1/getDa" if self.has_key else "/public/v1/getDa"
@@ -256,10 +231,14 @@ class ComtradeClient:
     def reference(self, name: str) -> dict[str, Any]:
         """A reference list, e.g. ``reference("Reporters")`` → ``/files/v1/app/reference/Reporters.json``."""
         if not re.match(r"^[A-Za-z0-9_]+$", name):
-            raise ComtradeRequestError(f"reference list name {name!r} must be letters, digits or _ (e.g. 'Reporters')")
+            raise ComtradeRequestError(
+                f"reference list name {name!r} must be letters, digits or _ (e.g. 'Reporters')"
+            )
         return self._json(f"/files/v1/app/reference/{name}.json", {}, kind="reference", send_key=False).body
 
-    def download_bulk(self, file: BulkFile, dest: Path, *, sha256: str | None = None, chunk_size: int = 1 << 16) -> Path:
+    def download_bulk(
+        self, file: BulkFile, dest: Path, *, sha256: str | None = None, chunk_size: int = 1 << 16
+    ) -> Path:
         """Stream bulk ``file`` to ``dest`` (resuming a partial ``dest.part`` with an HTTP Range request),
         verify its size against Content-Length / Content-Disposition (and ``sha256`` when given), then
         rename it to ``dest``. Returns ``dest``."""
@@ -267,41 +246,20 @@ class ComtradeClient:
         endpoint = f"/bulk/v1/file/{file.reporter_code}/{file.file_hash}"
         part = dest.with_name(dest.name + ".part")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        expected: int | None = None
-        attempt = 0
-        waited = 0.0
-        while True:
-            attempt += 1
-            have = part.stat().st_size if part.exists() else 0
-            headers = {"Range": f"bytes={have}-"} if have else {}
-            try:
-                with self._send(endpoint, {"format": "json"}, send_key=True, stream=True, headers=headers) as resp:
-                    self._raise_for_fatal(resp, endpoint)
-                    if resp.status_code == 416 and expected is not None and have == expected:
-                        break
-                    if resp.status_code not in (200, 206):
-                        raise _Transient(f"HTTP {resp.status_code}", _retry_after(resp))
-                    if resp.status_code == 200 and have:
-                        have = 0  # the server ignored the Range header: start over
-                    total = _total_size(resp, have)
-                    if total is not None:
-                        expected = total
-                    with open(part, "ab" if have else "wb") as fh:
-                        for chunk in resp.iter_content(chunk_size):
-                            fh.write(chunk)
-                size = part.stat().st_size
-                if expected is None or size == expected:
-                    break
-                if size > expected:
-                    part.unlink()
-                    raise _Transient(f"received {size} bytes, more than the announced {expected}", None)
-                raise _Transient(f"stream ended at {size} of {expected} bytes", None)
-            except (_Transient, requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as exc:
-                reason = self._mask(str(exc))
-                waited = self._backoff_or_raise(attempt, waited, exc, endpoint, reason, BulkDownloadError)
+        try:
+            self.http.download(
+                self.base_url + endpoint,
+                {"format": "json"},
+                part,
+                label=endpoint,
+                headers=self._headers(send_key=True),
+                check=lambda resp: self._raise_for_fatal(resp, endpoint),
+                chunk_size=chunk_size,
+            )
+        except RetriesExhaustedError as exc:
+            raise BulkDownloadError(_gave_up(exc)) from None
         if sha256 is not None:
-            digest = _sha256_file(part)
+            digest = sha256_file(part)
             if digest != sha256.lower():
                 part.unlink()
                 raise BulkDownloadError(
@@ -321,35 +279,14 @@ class ComtradeClient:
             )
 
     def _mask(self, text: str) -> str:
-        if self._key:
-            text = text.replace(self._key, "***")
-        return text
+        return self.http.mask(text)
 
-    def _throttle(self) -> None:
-        wait = self._last_call + self.min_interval - time.monotonic()
-        if wait > 0:
-            self._sleep(wait)
-            self.waited += wait
-        self._last_call = time.monotonic()
-
-    def _send(
-        self,
-        endpoint: str,
-        params: Mapping[str, Any],
-        *,
-        send_key: bool,
-        stream: bool = False,
-        headers: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        self._throttle()
-        all_headers = {"Accept-Encoding": "gzip", **(headers or {})}
+    def _headers(self, *, send_key: bool) -> dict[str, str]:
+        """gzip always; the key only where the endpoint needs it (it never travels in the URL)."""
+        headers = {"Accept-Encoding": "gzip"}
         if send_key and self._key:
-            all_headers[KEY_HEADER] = self._key
-        self.calls += 1
-        log.debug("GET %s %s", endpoint, dict(params))
-        return self._session.get(
-            self.base_url + endpoint, params=dict(params), headers=all_headers, timeout=self.timeout, stream=stream
-        )
+            headers[KEY_HEADER] = self._key
+        return headers
 
     def _raise_for_fatal(self, resp: requests.Response, endpoint: str) -> None:
         """Raise at once for statuses that retrying cannot fix."""
@@ -360,7 +297,7 @@ class ComtradeClient:
                 "(the primary key of your comtrade - v1 subscription)"
             )
         if status == 403:
-            text = self._mask(_body_text(resp))
+            text = self._mask(response_text(resp))
             if "quota" in text.lower():
                 replenish = _replenish_in(text)
                 when = f" Quota will be replenished in {replenish}." if replenish is not None else ""
@@ -371,101 +308,41 @@ class ComtradeClient:
                 )
             raise ComtradeAuthError(
                 f"{endpoint}: HTTP 403, the key is invalid, expired or not subscribed to this API "
-                f"({_short(text)}); check COMTRADE_API_KEY"
+                f"({short(text)}); check COMTRADE_API_KEY"
             )
         if status == 414:
-            raise ComtradeRequestError(f"{endpoint}: HTTP 414, the request URL is too long; ask for fewer codes per call")
+            raise ComtradeRequestError(
+                f"{endpoint}: HTTP 414, the request URL is too long; ask for fewer codes per call"
+            )
         if 400 <= status < 500 and status not in (408, 429):
-            raise ComtradeRequestError(f"{endpoint}: HTTP {status}: {_short(self._mask(_body_text(resp)))}")
+            raise ComtradeRequestError(f"{endpoint}: HTTP {status}: {short(self._mask(response_text(resp)))}")
 
-    def _json(self, endpoint: str, params: Mapping[str, Any], *, kind: str, send_key: bool = True) -> ComtradeResponse:
-        """GET ``endpoint`` and return its decoded JSON, retrying transient failures."""
+    def _json(
+        self, endpoint: str, params: Mapping[str, Any], *, kind: str, send_key: bool = True
+    ) -> ComtradeResponse:
+        """GET ``endpoint`` and return its decoded JSON, retrying transient failures (429, 5xx,
+        timeouts, and 'broken bodies': truncated, HTML or not the expected envelope)."""
         str_params = {k: str(v) for k, v in params.items() if v is not None}
-        attempt = 0
-        waited = 0.0
-        while True:
-            attempt += 1
-            try:
-                resp = self._send(endpoint, str_params, send_key=send_key)
-                try:
-                    self._raise_for_fatal(resp, endpoint)
-                    if resp.status_code == 429 or resp.status_code == 408 or resp.status_code >= 500:
-                        raise _Transient(f"HTTP {resp.status_code}: {_short(_body_text(resp))}", _retry_after(resp))
-                    content = resp.content
-                    body = _check_body(content, kind)
-                finally:
-                    resp.close()
-                return ComtradeResponse(endpoint, str_params, resp.status_code, content, body, attempt)
-            except (_Transient, requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-                reason = self._mask(str(exc))
-                waited = self._backoff_or_raise(attempt, waited, exc, endpoint, reason, ComtradeUnavailableError)
 
-    def _backoff_or_raise(
-        self,
-        attempt: int,
-        waited: float,
-        exc: Exception,
-        endpoint: str,
-        reason: str,
-        error: type[ComtradeError],
-    ) -> float:
-        policy = self.retry
-        hinted = exc.retry_after if isinstance(exc, _Transient) else None
-        delay = policy.backoff(attempt, self._rng)
-        if hinted is not None:
-            delay = max(delay, hinted)
-        if attempt >= policy.max_attempts or waited + delay > policy.max_total_wait:
-            raise error(
-                f"{endpoint}: gave up after {attempt} attempt(s) and {waited:.1f}s of waiting; last problem: "
-                f"{_short(reason)}. The service may be overloaded or rate limiting; try again later"
-            ) from None
-        log.warning("%s: attempt %d failed (%s); retrying in %.2fs", endpoint, attempt, _short(reason), delay)
-        self._sleep(delay)
-        self.waited += delay
-        return waited + delay
+        def check(resp: requests.Response, content: bytes) -> dict[str, Any]:
+            self._raise_for_fatal(resp, endpoint)
+            return _check_body(content, kind)
 
-
-class _Transient(Exception):
-    """A failure worth retrying, with the server's requested wait if it gave one."""
-
-    def __init__(self, message: str, retry_after: float | None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return float(default)
-    try:
-        return float(raw)
-    except ValueError:
-        raise ComtradeError(f"${name} must be a number of seconds or attempts, not {raw!r}") from None
-
-
-def _body_text(resp: requests.Response) -> str:
-    try:
-        return resp.text
-    except (requests.RequestException, UnicodeDecodeError):
-        return ""
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    """Seconds to wait from a Retry-After header or the "Try again in N seconds" body text."""
-    header = resp.headers.get("Retry-After")
-    if header:
         try:
-            return max(0.0, float(header))
-        except ValueError:
-            pass
-    m = _TRY_AGAIN.search(_body_text(resp))
-    return float(m.group(1)) if m else None
+            result, body = self.http.get(
+                self.base_url + endpoint,
+                str_params,
+                check=check,
+                label=endpoint,
+                headers=self._headers(send_key=send_key),
+            )
+        except RetriesExhaustedError as exc:
+            raise ComtradeUnavailableError(_gave_up(exc)) from None
+        return ComtradeResponse(endpoint, str_params, result.status, result.content, body, result.attempts)
+
+
+def _gave_up(exc: RetriesExhaustedError) -> str:
+    return f"{exc}. The service may be overloaded or rate limiting; try again later"
 
 
 def _replenish_in(text: str) -> timedelta | None:
@@ -475,45 +352,23 @@ def _replenish_in(text: str) -> timedelta | None:
     return timedelta(hours=int(m.group(1)), minutes=int(m.group(2)), seconds=int(m.group(3)))
 
 
-def _total_size(resp: requests.Response, offset: int) -> int | None:
-    """Full size of a download from Content-Range, Content-Disposition ``size=`` or Content-Length."""
-    content_range = resp.headers.get("Content-Range", "")
-    if "/" in content_range and content_range.rsplit("/", 1)[1].isdigit():
-        return int(content_range.rsplit("/", 1)[1])
-    m = _CONTENT_SIZE.search(resp.headers.get("Content-Disposition", ""))
-    if m:
-        return int(m.group(1))
-    length = resp.headers.get("Content-Length")
-    if length and length.isdigit() and "gzip" not in resp.headers.get("Content-Encoding", ""):
-        return offset + int(length)
-    return None
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_body(content: bytes, kind: str) -> dict[str, Any]:
-    """Decode a 200 body and check it has the expected shape, else raise ``_Transient``
+    """Decode a 200 body and check it has the expected shape, else raise ``TransientError``
     (a truncated or HTML body is a failure of the transport, worth another try)."""
     try:
         body = json.loads(content)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _Transient(f"200 body is not JSON ({exc}); starts with {content[:60]!r}", None) from None
+        raise TransientError(f"200 body is not JSON ({exc}); starts with {content[:60]!r}") from None
     if not isinstance(body, dict):
-        raise _Transient(f"200 body is JSON {type(body).__name__}, not an object", None)
+        raise TransientError(f"200 body is JSON {type(body).__name__}, not an object")
     if kind == "reference":
         return body
     if body.get("error"):
-        raise ComtradeRequestError(f"the service reported an error: {_short(str(body['error']))}")
+        raise ComtradeRequestError(f"the service reported an error: {short(str(body['error']))}")
     data = body.get("data")
     if not isinstance(data, list):
-        raise _Transient("200 body has no 'data' list (not a Comtrade envelope)", None)
+        raise TransientError("200 body has no 'data' list (not a Comtrade envelope)")
     count = body.get("count")
     if isinstance(count, int) and count != len(data):
-        raise _Transient(f"envelope count={count} but data holds {len(data)} rows", None)
+        raise TransientError(f"envelope count={count} but data holds {len(data)} rows")
     return body

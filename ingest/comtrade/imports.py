@@ -24,8 +24,8 @@ from ingest.comtrade import parse
 from ingest.comtrade.import_formats import FORMATS, ImportFormatError, convert, read_csv
 from ingest.comtrade.schema import partition_for
 from ingest.config import Paths
+from ingest.lake import ParseResult, partition_lock, quarantine_frame, write_parquet
 from ingest.landing import LandedFile, land, read_manifest
-from ingest.locks import partition_lock
 
 LANDING_PARTITION = "imported"
 _WHOLE_FILE_RAW_CHARS = (
@@ -68,13 +68,13 @@ def land_import(paths: Paths, file: Path) -> tuple[LandedFile, bool]:
     return entry, new
 
 
-def import_file(paths: Paths, file: Path) -> tuple[LandedFile, bool, parse.ParseResult]:
+def import_file(paths: Paths, file: Path) -> tuple[LandedFile, bool, ParseResult]:
     """Land ``file`` and parse it into the lake (see the module docstring)."""
     entry, new = land_import(paths, file)
     return entry, new, parse.parse_landed(paths, entry)
 
 
-def parse_import(paths: Paths, entry: LandedFile, *, force: bool = False) -> parse.ParseResult:
+def parse_import(paths: Paths, entry: LandedFile, *, force: bool = False) -> ParseResult:
     """Parse one imported file into its lake partitions and the quarantine. Idempotent: a lake or
     quarantine file of this vintage that exists is left as it is (``force`` rewrites it);
     ``skipped`` says nothing had to be written. A file that cannot be read as its recorded format
@@ -108,14 +108,14 @@ def parse_import(paths: Paths, entry: LandedFile, *, force: bool = False) -> par
     lake_files: list[Path] = []
     wrote = False
     for partition, rows in sorted(by_partition.items()):
-        out = parse.lake_file_path(paths, partition, entry.sha256)
+        out = parse.vintage_files(paths, partition, entry.sha256).lake_file
         lake_files.append(out)
         with partition_lock(paths, parse.SOURCE, parse.DATASET, partition):
             if force or not out.exists():
-                parse.write_parquet(parse.records_frame(rows, entry), out)
+                write_parquet(parse.records_frame(rows, entry), out)
                 wrote = True
     qresult = _write_quarantine_only(paths, entry, bad, force=force)
-    return parse.ParseResult(
+    return ParseResult(
         entry.path,
         converted.rows_in,
         len(good),
@@ -129,14 +129,14 @@ def parse_import(paths: Paths, entry: LandedFile, *, force: bool = False) -> par
 
 def _write_quarantine_only(
     paths: Paths, entry: LandedFile, bad: list[tuple[int, str, Any]], *, force: bool
-) -> parse.ParseResult:
+) -> ParseResult:
     """Write (or keep) the file's quarantine rows; the result counts only them."""
-    qpath = parse.quarantine_path(paths, entry)
+    qpath = parse.vintage_files(paths, entry.partition, entry.sha256).quarantine_file
     if not bad:
         if force:
             qpath.unlink(missing_ok=True)
-        return parse.ParseResult(entry.path, 0, 0, 0, None, None, True)
+        return ParseResult(entry.path, 0, 0, 0, None, None, True)
     skipped = qpath.exists() and not force
     if not skipped:
-        parse.write_parquet(parse.quarantine_frame(bad, entry), qpath)
-    return parse.ParseResult(entry.path, len(bad), 0, len(bad), None, qpath, skipped)
+        write_parquet(quarantine_frame(bad, entry), qpath)
+    return ParseResult(entry.path, len(bad), 0, len(bad), None, qpath, skipped)

@@ -9,66 +9,45 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ingest import reference
-from ingest.atomic import write_atomic
+from ingest import lake
 from ingest.comtrade.schema import (
-    CMD_CODE,
-    HS_VERSIONS,
+    KEY_FIELDS,
     LAKE_SCHEMA,
-    NON_NEGATIVE,
-    QUARANTINE_SCHEMA,
     RECORD_FIELDS,
+    VALUE_RULES,
+    Rule,
+    duplicate_detail,
 )
 from ingest.config import Paths
+from ingest.lake import ParseResult, quarantine_frame, write_parquet
 from ingest.landing import LandedFile
-from ingest.locks import locks_partition
 
 SOURCE = "comtrade"
 DATASET = "records"
-KEY_FIELDS = (
-    "freqCode",
-    "period",
-    "reporterCode",
-    "partnerCode",
-    "partner2Code",
-    "flowCode",
-    "classificationCode",
-    "cmdCode",
-    "customsCode",
-    "motCode",
-)
+__all__ = [
+    "DATASET",
+    "KEY_FIELDS",
+    "SOURCE",
+    "ComtradeResponseError",
+    "ParseResult",
+    "load_envelope",
+    "parse_landed",
+    "quarantine_frame",
+    "records_frame",
+    "split_positioned",
+    "split_records",
+    "validate_record",
+    "vintage_files",
+    "write_parquet",
+]
 
 
 class ComtradeResponseError(ValueError):
     """A landed file is not a usable Comtrade response (not JSON, API error, truncated)."""
-
-
-@dataclass(frozen=True)
-class ParseResult:
-    """Counts for one landed file."""
-
-    source_file: str
-    rows_in: int
-    rows_kept: int
-    rows_quarantined: int
-    lake_file: Path | None
-    quarantine_file: Path | None
-    skipped: bool = False  # this vintage was already in the lake
-    # Every lake file the landed file feeds: ``(lake_file,)`` for an API response; one per
-    # freq/year/reporter partition for an imported file (which spans several).
-    lake_files: tuple[Path, ...] = ()
-
-
-@cache
-def _flow_codes() -> frozenset[str]:
-    return frozenset(r["flow_code"] for r in reference.read_seed("comtrade_flows"))
 
 
 def _type_ok(value: Any, kind: str) -> bool:
@@ -81,8 +60,30 @@ def _type_ok(value: Any, kind: str) -> bool:
     return isinstance(value, bool)
 
 
+def rule_fails(rule: Rule, rec: dict[str, Any]) -> bool:
+    """Whether ``rec`` (every field present, of its kind) breaks one value rule of the contract."""
+    value = rec[rule.field]
+    if rule.test == "non_negative":
+        return value is not None and value < 0
+    if rule.test == "one_of":
+        assert rule.values is not None
+        return value not in rule.values()
+    if rule.test == "pattern":
+        assert rule.pattern is not None
+        return rule.pattern.fullmatch(value) is None
+    year, month = rec["refYear"], rec["refMonth"]
+    if rule.test == "annual":
+        return rec["freqCode"] == "A" and (value != str(year) or month != 52)
+    if rule.test == "monthly":
+        return rec["freqCode"] == "M" and (
+            len(value) != 6 or value != f"{year}{month:02d}" or not 1 <= month <= 12
+        )
+    raise ValueError(f"unknown contract rule test {rule.test!r} (schema.VALUE_RULES)")
+
+
 def validate_record(rec: Any) -> str | None:
-    """Why ``rec`` breaks the Comtrade record contract, or None when it is valid."""
+    """Why ``rec`` breaks the Comtrade record contract (``schema``: fields, kinds, ``VALUE_RULES``),
+    or None when it is valid. The duplicate-key rule spans records: ``split_positioned``."""
     if not isinstance(rec, dict):
         return f"record is a {type(rec).__name__}, not an object"
     missing = [f[0] for f in RECORD_FIELDS if f[0] not in rec]
@@ -96,24 +97,9 @@ def validate_record(rec: Any) -> str | None:
             continue
         if not _type_ok(value, kind):
             return f"{api} has type {type(value).__name__}, expected {kind}: {value!r}"
-    for api in NON_NEGATIVE:
-        if rec[api] is not None and rec[api] < 0:
-            return f"{api} is negative: {rec[api]!r}"
-    freq, period, year = rec["freqCode"], rec["period"], rec["refYear"]
-    if freq not in ("A", "M"):
-        return f"freqCode {freq!r} is not A or M"
-    if freq == "A" and (period != str(year) or rec["refMonth"] != 52):
-        return f"annual period {period!r} does not match refYear {year} / refMonth {rec['refMonth']} (52 expected)"
-    if freq == "M" and (
-        len(period) != 6 or period != f"{year}{rec['refMonth']:02d}" or not 1 <= rec["refMonth"] <= 12
-    ):
-        return f"monthly period {period!r} does not match refYear {year} and refMonth {rec['refMonth']}"
-    if rec["flowCode"] not in _flow_codes():
-        return f"flowCode {rec['flowCode']!r} is not a Comtrade flow code"
-    if rec["classificationCode"] not in HS_VERSIONS:
-        return f"classificationCode {rec['classificationCode']!r} is not one of {', '.join(HS_VERSIONS)}"
-    if not CMD_CODE.match(rec["cmdCode"]):
-        return f"cmdCode {rec['cmdCode']!r} is not TOTAL or a 2/4/6-digit HS code"
+    for rule in VALUE_RULES:
+        if rule_fails(rule, rec):
+            return rule.detail.format(**rec, v=rec[rule.field])
     return None
 
 
@@ -149,22 +135,9 @@ def split_positioned(
 ) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, str, Any]]]:
     """``split_records`` for records that carry their own position (e.g. the rows of an imported file
     that survived conversion): the record contract, then the duplicate-key rule across all of them."""
-    good: list[tuple[int, dict[str, Any]]] = []
-    bad: list[tuple[int, str, Any]] = []
-    seen: dict[tuple[Any, ...], int] = {}
-    for pos, rec in items:
-        reason = validate_record(rec)
-        if reason is None:
-            key = tuple(rec[k] for k in KEY_FIELDS)
-            if key in seen:
-                reason = f"duplicate key of row {seen[key]} ({', '.join(f'{k}={v}' for k, v in zip(KEY_FIELDS, key, strict=True))})"
-            else:
-                seen[key] = pos
-        if reason is None:
-            good.append((pos, rec))
-        else:
-            bad.append((pos, reason, rec))
-    return good, bad
+    return lake.split_valid(
+        items, validate_record, lambda rec: tuple(rec[k] for k in KEY_FIELDS), duplicate_detail
+    )
 
 
 def records_frame(good: list[tuple[int, dict[str, Any]]], entry: LandedFile) -> pl.DataFrame:
@@ -181,48 +154,12 @@ def records_frame(good: list[tuple[int, dict[str, Any]]], entry: LandedFile) -> 
     return pl.DataFrame(columns, schema=LAKE_SCHEMA)
 
 
-def quarantine_frame(bad: Iterable[tuple[int, str, Any]], entry: LandedFile) -> pl.DataFrame:
-    """Rejected rows with source file, position, reason and raw content."""
-    rows = [
-        {
-            "source": entry.source,
-            "dataset": entry.dataset,
-            "source_file": entry.path,
-            "source_row": pos,
-            "reason": reason,
-            "raw": raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, sort_keys=True),
-            "origin": entry.origin,
-            "vintage": entry.sha256,
-        }
-        for pos, reason, raw in bad
-    ]
-    return pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)
+def vintage_files(paths: Paths, partition: str, sha256: str) -> lake.VintageFiles:
+    """lake/comtrade/records/<partition>/vintage=<sha16>.parquet and its quarantine file."""
+    return lake.vintage_files(paths, SOURCE, DATASET, partition, sha256)
 
 
-def lake_file_path(paths: Paths, partition: str, sha256: str) -> Path:
-    """lake/comtrade/records/<partition>/vintage=<sha16>.parquet: one file per partition and vintage."""
-    return paths.lake / SOURCE / DATASET / partition / f"vintage={sha256[:16]}.parquet"
-
-
-def quarantine_file_path(paths: Paths, partition: str, sha256: str) -> Path:
-    """lake/_quarantine/comtrade/records/<partition>/vintage=<sha16>.parquet."""
-    return paths.quarantine / SOURCE / DATASET / partition / f"vintage={sha256[:16]}.parquet"
-
-
-def lake_path(paths: Paths, entry: LandedFile) -> Path:
-    return lake_file_path(paths, entry.partition, entry.sha256)
-
-
-def quarantine_path(paths: Paths, entry: LandedFile) -> Path:
-    return quarantine_file_path(paths, entry.partition, entry.sha256)
-
-
-def write_parquet(df: pl.DataFrame, path: Path) -> Path:
-    """Write ``df`` to ``path`` atomically (zstd, with statistics)."""
-    return write_atomic(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
-
-
-@locks_partition(SOURCE, DATASET)
+@lake.locks_partition(SOURCE, DATASET)
 def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> ParseResult:
     """Parse one landed response into the lake. Idempotent: a vintage already in the lake is skipped.
 
@@ -235,21 +172,12 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
         from ingest.comtrade import imports  # noqa: PLC0415 - imports builds on this module
 
         return imports.parse_import(paths, entry, force=force)
-    out = lake_path(paths, entry)
-    qpath = quarantine_path(paths, entry)
-    if out.exists() and not force:
-        kept = pl.scan_parquet(out).select(pl.len()).collect().item()
-        quarantined = pl.scan_parquet(qpath).select(pl.len()).collect().item() if qpath.exists() else 0
-        return ParseResult(
-            entry.path,
-            kept + quarantined,
-            kept,
-            quarantined,
-            out,
-            qpath if qpath.exists() else None,
-            True,
-            (out,),
-        )
+    files = vintage_files(paths, entry.partition, entry.sha256)
+    out = files.lake_file
+    done = lake.already_in_lake(files, force=force)
+    if done is not None:
+        qfile = files.quarantine_file if files.quarantine_file.exists() else None
+        return ParseResult(entry.path, sum(done), *done, out, qfile, True, (out,))
     content = entry.absolute(paths).read_bytes()
     try:
         data = load_envelope(content, entry.path)
@@ -259,22 +187,5 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
         good, bad = [], [(-1, str(exc), content.decode("utf-8", "replace"))]
         rows_in = 1
     kept = records_frame(good, entry)
-    quarantined = quarantine_frame(bad, entry)
-    if kept.height + quarantined.height != rows_in:
-        raise AssertionError(
-            f"{entry.path}: rows in {rows_in} != kept {kept.height} + quarantined {quarantined.height}"
-        )
-    if quarantined.height:
-        write_parquet(quarantined, qpath)
-    elif qpath.exists():
-        qpath.unlink()
-    write_parquet(kept, out)
-    return ParseResult(
-        entry.path,
-        rows_in,
-        kept.height,
-        quarantined.height,
-        out,
-        qpath if quarantined.height else None,
-        lake_files=(out,),
-    )
+    qfile = lake.write_vintage(files, kept, quarantine_frame(bad, entry), rows_in=rows_in, label=entry.path)
+    return ParseResult(entry.path, rows_in, kept.height, rows_in - kept.height, out, qfile, lake_files=(out,))

@@ -8,8 +8,14 @@ shared/reference/comtrade/comtradr/data_v1_get_C_A_HS_chn_2010_total.json (note 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 
 import polars as pl
+
+from ingest import reference
+from ingest.lake import LINEAGE_SCHEMA
 
 # (API field, lake column, polars dtype, JSON type, nullable)
 # JSON type: "int" (not bool), "num" (int or float), "str", "bool".
@@ -67,29 +73,9 @@ assert len(RECORD_FIELDS) == 47
 API_FIELDS: tuple[str, ...] = tuple(f[0] for f in RECORD_FIELDS)
 RENAME: dict[str, str] = {f[0]: f[1] for f in RECORD_FIELDS}
 
-# Lineage columns added to every lake row, so each number traces back to a raw file.
-LINEAGE_SCHEMA: dict[str, pl.DataType] = {
-    "origin": pl.String(),  # 'live' or 'sample'
-    "source_file": pl.String(),  # landing-relative path of the raw file
-    "source_row": pl.Int32(),  # 0-based position in the response's data array
-    "vintage": pl.String(),  # sha256 of the raw file
-    "fetched_at": pl.String(),  # ISO timestamp of the fetch
-}
-
+# Lineage (``lake.LINEAGE_SCHEMA``): ``source_row`` is the 0-based position in the response's data
+# array (or the bulk file's data rows).
 LAKE_SCHEMA: pl.Schema = pl.Schema({f[1]: f[2] for f in RECORD_FIELDS} | LINEAGE_SCHEMA)
-
-QUARANTINE_SCHEMA: pl.Schema = pl.Schema(
-    {
-        "source": pl.String(),
-        "dataset": pl.String(),
-        "source_file": pl.String(),
-        "source_row": pl.Int32(),
-        "reason": pl.String(),
-        "raw": pl.String(),
-        "origin": pl.String(),
-        "vintage": pl.String(),
-    }
-)
 
 # Value fields that must never be negative in a trade record.
 NON_NEGATIVE: tuple[str, ...] = (
@@ -104,6 +90,101 @@ NON_NEGATIVE: tuple[str, ...] = (
 
 HS_VERSIONS: tuple[str, ...] = ("H0", "H1", "H2", "H3", "H4", "H5", "H6")
 CMD_CODE = re.compile(r"^(TOTAL|\d{2}|\d{4}|\d{6})$")
+
+# The fields that identify a record: two records of one response or bulk file with the same values
+# here are duplicates (the later one is quarantined).
+KEY_FIELDS: tuple[str, ...] = (
+    "freqCode",
+    "period",
+    "reporterCode",
+    "partnerCode",
+    "partner2Code",
+    "flowCode",
+    "classificationCode",
+    "cmdCode",
+    "customsCode",
+    "motCode",
+)
+
+
+@cache
+def flow_codes() -> frozenset[str]:
+    """The Comtrade flow codes of the comtrade_flows seed."""
+    return frozenset(r["flow_code"] for r in reference.read_seed("comtrade_flows"))
+
+
+# -- the record contract -------------------------------------------------------------------------
+# ONE definition, read by both paths: ``parse.validate_record`` checks a JSON record with it and
+# ``bulk_parse.reason_expr`` compiles it to Polars expressions for the bulk TSV. A record breaks the
+# contract at the first of: a missing field (JSON) / a null in a non-nullable field / a value that
+# is not of its field's kind (``RECORD_FIELDS``), then the first ``VALUE_RULES`` rule that fails on
+# the typed values, then the duplicate-key rule (``KEY_FIELDS``). A rule's ``summary`` is the reason
+# the bulk path writes; ``detail`` (a ``str.format`` template over the record's API fields, ``v`` =
+# the rule's field) is the JSON path's, with the row's values.
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One value rule of the record contract, checked on typed, non-null values.
+
+    ``test``: ``non_negative`` (field >= 0 when not null), ``one_of`` (field in ``values()``),
+    ``pattern`` (the whole field matches ``pattern``), ``annual`` / ``monthly`` (when freqCode is A / M,
+    period agrees with refYear and refMonth: ``YYYY`` and refMonth 52 / ``YYYYMM`` and refMonth 1-12).
+    """
+
+    field: str
+    test: str
+    summary: str
+    detail: str
+    values: Callable[[], frozenset[str]] | None = None
+    pattern: re.Pattern[str] | None = None
+
+
+FREQ_CODES = frozenset({"A", "M"})
+VALUE_RULES: tuple[Rule, ...] = (
+    *(Rule(api, "non_negative", f"{api} is negative", f"{api} is negative: {{v!r}}") for api in NON_NEGATIVE),
+    Rule("freqCode", "one_of", "freqCode is not A or M", "freqCode {v!r} is not A or M", lambda: FREQ_CODES),
+    Rule(
+        "period",
+        "annual",
+        "annual period does not match refYear / refMonth 52",
+        "annual period {period!r} does not match refYear {refYear} / refMonth {refMonth} (52 expected)",
+    ),
+    Rule(
+        "period",
+        "monthly",
+        "monthly period does not match refYear and refMonth",
+        "monthly period {period!r} does not match refYear {refYear} and refMonth {refMonth}",
+    ),
+    Rule(
+        "flowCode",
+        "one_of",
+        "flowCode is not a Comtrade flow code",
+        "flowCode {v!r} is not a Comtrade flow code",
+        flow_codes,
+    ),
+    Rule(
+        "classificationCode",
+        "one_of",
+        f"classificationCode is not one of {', '.join(HS_VERSIONS)}",
+        f"classificationCode {{v!r}} is not one of {', '.join(HS_VERSIONS)}",
+        lambda: frozenset(HS_VERSIONS),
+    ),
+    Rule(
+        "cmdCode",
+        "pattern",
+        "cmdCode is not TOTAL or a 2/4/6-digit HS code",
+        "cmdCode {v!r} is not TOTAL or a 2/4/6-digit HS code",
+        pattern=CMD_CODE,
+    ),
+)
+DUPLICATE_SUMMARY = "duplicate key of an earlier row"
+
+
+def duplicate_detail(first_row: int, key: tuple[object, ...]) -> str:
+    """The JSON path's duplicate-key reason: the first row with the key, and the key."""
+    pairs = ", ".join(f"{k}={v}" for k, v in zip(KEY_FIELDS, key, strict=True))
+    return f"duplicate key of row {first_row} ({pairs})"
 
 
 def partition_for(freq: str, year: int, reporter: int) -> str:

@@ -22,9 +22,9 @@ from typing import Literal
 import polars as pl
 import requests
 
-from ingest.atomic import write_atomic
+from ingest import lake
 from ingest.config import Paths
-from ingest.kcs.http import PoliteHttp, RetriesExhaustedError, TransientError, looks_like_html, short
+from ingest.http import PoliteHttp, RetriesExhaustedError, TransientError, looks_like_html, short
 from ingest.landing import LandedFile, land
 
 DEFAULT_ECB_BASE_URL = "https://data-api.ecb.europa.eu"
@@ -155,9 +155,7 @@ def fetch_ecb(
 
 
 def _lake_file(paths: Paths, entry: LandedFile, rate_source: str) -> Path:
-    return (
-        paths.lake / SOURCE / LAKE_DATASET / f"source={rate_source}" / f"vintage={entry.sha256[:16]}.parquet"
-    )
+    return lake.vintage_files(paths, SOURCE, LAKE_DATASET, f"source={rate_source}", entry.sha256).lake_file
 
 
 def build_rates(
@@ -225,8 +223,9 @@ def _write_lake(
         .cast(dict(LAKE_SCHEMA))
     )
     out = _lake_file(paths, entry, rate_source)
-    if not out.exists():
-        write_atomic(out, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
+    with lake.partition_lock(paths, SOURCE, LAKE_DATASET, f"source={rate_source}"):
+        if not out.exists():
+            lake.write_parquet(df, out)
     return FxResult(rate_source, entry, out, df.height, df["period"].min(), df["period"].max(), fallback)
 
 

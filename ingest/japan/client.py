@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import requests
 
-from ingest.kcs.http import PoliteHttp, RetriesExhaustedError, TransientError, looks_like_html, short
+from ingest.http import PoliteHttp, RetriesExhaustedError, TransientError, looks_like_html, short
 
 DEFAULT_JAPAN_BASE_URL = "https://www.e-stat.go.jp"
 Direction = Literal["export", "import"]

@@ -16,7 +16,7 @@ the pages of one fetch into ONE lake file in ``lake/japan/trade`` (the same data
 
 The application ID comes from ``$ESTAT_APP_ID`` and goes only into the query string of the request:
 never into landed params, manifests, messages or logs (it is masked out of every message, including
-urllib3's debug lines, by the shared ``PoliteHttp`` masking).
+urllib3's debug lines, by the shared HTTP layer ``ingest.http``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from typing import Any
 
 import requests
 
+from ingest.http import PoliteHttp, RetriesExhaustedError, TransientError, looks_like_html, short
 from ingest.japan.client import check_direction
-from ingest.kcs.http import PoliteHttp, RetriesExhaustedError, TransientError, looks_like_html, short
 
 DEFAULT_ESTAT_BASE_URL = "https://api.e-stat.go.jp/rest/3.0/app/json"
 MAX_LIMIT = 100_000  # e-Stat: at most 100,000 cells per response
@@ -196,24 +196,6 @@ def _result_inf(body: dict[str, Any]) -> dict[str, Any]:
     return inf
 
 
-class _MaskSecrets(logging.Filter):
-    """Mask the application ID out of third-party log lines (urllib3 logs full request URLs)."""
-
-    def __init__(self, mask: Callable[[str], str]) -> None:
-        super().__init__()
-        self._mask = mask
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = self._mask(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
-_URL_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
-
-
 class EstatClient:
     """getStatsData over the shared polite HTTP layer (throttle, retries, Retry-After, masking)."""
 
@@ -227,10 +209,8 @@ class EstatClient:
         self._app_id = app_id.strip()
         self.base_url = (base_url or estat_base_url()).rstrip("/")
         self.limit = limit
+        # the shared layer masks the appId out of messages and of urllib3's URL log lines until close()
         self.http = PoliteHttp(secrets=(self._app_id,), **http)
-        self._filter = _MaskSecrets(self.http.mask)
-        for name in _URL_LOGGERS:
-            logging.getLogger(name).addFilter(self._filter)
 
     @classmethod
     def from_env(cls, **http: Any) -> EstatClient | None:
@@ -246,8 +226,7 @@ class EstatClient:
         self.close()
 
     def close(self) -> None:
-        for name in _URL_LOGGERS:
-            logging.getLogger(name).removeFilter(self._filter)
+        """Close the session (the appId is no longer masked in third-party logs after this)."""
         self.http.close()
 
     def _check(self, label: str) -> Callable[[requests.Response, bytes], dict[str, Any]]:

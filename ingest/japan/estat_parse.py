@@ -16,17 +16,16 @@ figure in the whole fetch are counted as not yet published (e-Stat fills them wi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ingest.atomic import write_atomic
-from ingest.comtrade.schema import QUARANTINE_SCHEMA
+from ingest import lake
 from ingest.config import Paths
 from ingest.japan.estat import AREA_PREFIX, EstatFormatError, read_result, time_code, values_of
 from ingest.japan.parse import DATASET, LAKE_SCHEMA, SOURCE, known_countries, may_be_unpublished
@@ -47,22 +46,32 @@ _AREA = re.compile(rf"^{AREA_PREFIX}\d{{3}}$")
 
 
 @dataclass(frozen=True)
-class EstatParseResult:
-    """Counts for one fetch (lines = HS9 × area, the analogue of a CSV row)."""
+class EstatParseResult(lake.ParseResult):
+    """Counts for one fetch (``source_file`` = its first page). A row is a *line* (HS9 × area, the
+    analogue of a CSV row): ``rows_in`` = ``lines_in`` etc."""
 
-    vintage: str
-    pages: int
-    cells_in: int
-    lines_in: int
-    lines_kept: int
-    lines_quarantined: int
-    long_rows: int
-    months_absent: int  # months of kept lines with no figure at all (special characters / no cell)
-    months_unpublished: int  # months after the last month with any non-zero figure in the fetch
-    published_through: int  # that last month (0 = none)
-    lake_file: Path | None
-    quarantine_file: Path | None
-    skipped: bool = False
+    vintage: str = ""
+    pages: int = 0
+    cells_in: int = 0
+    long_rows: int = 0
+    months_absent: int = 0  # months of kept lines with no figure at all (special characters / no cell)
+    months_unpublished: int = 0  # months after the last month with any non-zero figure in the fetch
+    published_through: int = 0  # that last month (0 = none)
+
+    @property
+    def lines_in(self) -> int:
+        """Lines (HS9 × area) read from the pages."""
+        return self.rows_in
+
+    @property
+    def lines_kept(self) -> int:
+        """Lines kept (each gives up to 12 lake rows)."""
+        return self.rows_kept
+
+    @property
+    def lines_quarantined(self) -> int:
+        """Lines quarantined (one quarantine row each)."""
+        return self.rows_quarantined
 
 
 @dataclass
@@ -78,30 +87,14 @@ def fetch_vintage(entries: list[LandedFile]) -> str:
     return hashlib.sha256("\n".join(sorted(e.sha256 for e in entries)).encode()).hexdigest()
 
 
-def lake_path(paths: Paths, year: int, direction: str, vintage: str) -> Path:
-    return (
-        paths.lake
-        / SOURCE
-        / DATASET
-        / f"year={year}"
-        / f"direction={direction}"
-        / f"vintage={vintage[:16]}.parquet"
-    )
+def vintage_files(paths: Paths, year: int, direction: str, vintage: str) -> lake.VintageFiles:
+    """lake/japan/trade/year=/direction=/vintage=<sha16>.parquet (the CSV path's partition) and its
+    quarantine file."""
+    return lake.vintage_files(paths, SOURCE, DATASET, _partition(year, direction), vintage)
 
 
-def quarantine_path(paths: Paths, year: int, direction: str, vintage: str) -> Path:
-    return (
-        paths.quarantine
-        / SOURCE
-        / DATASET
-        / f"year={year}"
-        / f"direction={direction}"
-        / f"vintage={vintage[:16]}.parquet"
-    )
-
-
-def _write(df: pl.DataFrame, path: Path) -> Path:
-    return write_atomic(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
+def _partition(year: int, direction: str) -> str:
+    return f"year={year}/direction={direction}"
 
 
 def _requested(hs9: str, scope: tuple[str, ...]) -> bool:
@@ -219,30 +212,38 @@ def parse_fetch(
     contract); idempotent per vintage. ``hs_scope``/``partners`` are what was requested (HS codes or
     prefixes, MOF 3-digit codes); a line outside them is quarantined, never kept."""
     vintage = fetch_vintage(entries)
-    out, qpath = lake_path(paths, year, direction, vintage), quarantine_path(paths, year, direction, vintage)
-    if out.exists() and not force:
-        # already in the lake: counts read back (lines = distinct HS9 × country of the rows kept)
-        long_rows, kept = (
-            pl.scan_parquet(out)
-            .select(pl.len(), pl.struct("hs9", "country_code").n_unique())
-            .collect()
-            .row(0)
-        )
-        quarantined = pl.scan_parquet(qpath).select(pl.len()).collect().item() if qpath.exists() else 0
+    with lake.partition_lock(paths, SOURCE, DATASET, _partition(year, direction)):
+        return _parse_fetch(paths, entries, vintage, year, direction, hs_scope, partners, force)
+
+
+def _parse_fetch(
+    paths: Paths,
+    entries: list[LandedFile],
+    vintage: str,
+    year: int,
+    direction: str,
+    hs_scope: tuple[str, ...],
+    partners: tuple[str, ...],
+    force: bool,
+) -> EstatParseResult:
+    """``parse_fetch`` under the partition's write lock."""
+    files = vintage_files(paths, year, direction, vintage)
+    first = entries[0].path if entries else ""
+    # already in the lake: counts read back (lines = distinct HS9 × country of the rows kept)
+    done = lake.already_in_lake(files, force=force, kept=pl.struct("hs9", "country_code").n_unique())
+    if done is not None:
+        long_rows = pl.scan_parquet(files.lake_file).select(pl.len()).collect().item()
+        qfile = files.quarantine_file if files.quarantine_file.exists() else None
         return EstatParseResult(
-            vintage,
-            len(entries),
-            0,
-            kept + quarantined,
-            kept,
-            quarantined,
-            long_rows,
-            0,
-            0,
-            0,
-            out,
-            qpath if qpath.exists() else None,
+            first,
+            sum(done),
+            *done,
+            files.lake_file,
+            qfile,
             True,
+            vintage=vintage,
+            pages=len(entries),
+            long_rows=long_rows,
         )
     lines, cells_in = _lines(paths, entries, year)
     good: list[_Line] = []
@@ -293,44 +294,37 @@ def parse_fetch(
                 }
             )
     kept = pl.DataFrame(rows, schema=LAKE_SCHEMA)
-    quarantined = pl.DataFrame(
-        [
-            {
-                "source": SOURCE,
-                "dataset": DATASET,
-                "source_file": min(line.cells.values(), key=lambda c: c[2])[1].path
-                if line.cells
-                else entries[0].path,
-                "source_row": min((c[2] for c in line.cells.values()), default=-1),
-                "reason": f"@cat01 {line.hs9} @area {line.area}: {reason}",
-                "raw": json.dumps({k: v[0] for k, v in sorted(line.cells.items())}, ensure_ascii=False),
-                "origin": entries[0].origin,
-                "vintage": vintage,
-            }
-            for line, reason in bad
-        ],
-        schema=QUARANTINE_SCHEMA,
-    )
-    if len(good) + len(bad) != len(lines):
-        raise AssertionError(
-            f"e-Stat {year} {direction}: lines in {len(lines)} != kept {len(good)} + quarantined {len(bad)}"
+    bad_rows = [
+        (
+            min((c[2] for c in line.cells.values()), default=-1),
+            f"@cat01 {line.hs9} @area {line.area}: {reason}",
+            json.dumps({k: v[0] for k, v in sorted(line.cells.items())}, ensure_ascii=False),
+            min(line.cells.values(), key=lambda c: c[2])[1].path if line.cells else entries[0].path,
         )
-    if quarantined.height:
-        _write(quarantined, qpath)
-    elif qpath.exists():
-        qpath.unlink()
-    _write(kept, out)
+        for line, reason in bad
+    ]
+    # lineage of the fetch: its vintage, and the origin of its first page
+    fetch = (
+        dataclasses.replace(entries[0], source=SOURCE, dataset=DATASET, sha256=vintage) if entries else None
+    )
+    quarantined = (
+        lake.quarantine_frame(bad_rows, fetch) if fetch else pl.DataFrame(schema=lake.QUARANTINE_SCHEMA)
+    )
+    qfile = lake.write_vintage(
+        files, kept, quarantined, rows_in=len(lines), rows_kept=len(good), label=f"e-Stat {year} {direction}"
+    )
     return EstatParseResult(
-        vintage,
-        len(entries),
-        cells_in,
+        first,
         len(lines),
         len(good),
         len(bad),
-        kept.height,
-        absent,
-        unpublished,
-        through,
-        out,
-        qpath if quarantined.height else None,
+        files.lake_file,
+        qfile,
+        vintage=vintage,
+        pages=len(entries),
+        cells_in=cells_in,
+        long_rows=kept.height,
+        months_absent=absent,
+        months_unpublished=unpublished,
+        published_through=through,
     )

@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ingest import reference
-from ingest.atomic import write_atomic
-from ingest.comtrade.schema import QUARANTINE_SCHEMA
+from ingest import lake, reference
 from ingest.config import Paths
 from ingest.japan.client import DIRECTION_CODE, MONTHS, JapanFormatError, decode_csv
 from ingest.landing import LandedFile
@@ -51,12 +47,9 @@ LAKE_SCHEMA = pl.Schema(
         "quantity2": pl.Float64(),
         "value_thousand_jpy": pl.Int64(),
         "release": pl.String(),  # preliminary / confirmed / as_published
-        "origin": pl.String(),
-        "source_file": pl.String(),
-        "source_row": pl.Int32(),  # 1-based data row of the CSV
-        "vintage": pl.String(),
-        "fetched_at": pl.String(),
     }
+    # source_row: 1-based data row of the CSV (e-Stat: position of the value cell in its page)
+    | lake.LINEAGE_SCHEMA
 )
 
 _HS9 = re.compile(r"^\d{9}$")
@@ -68,19 +61,14 @@ class JapanResponseError(ValueError):
 
 
 @dataclass(frozen=True)
-class ParseResult:
-    """Counts for one landed file (rows = CSV data rows)."""
+class ParseResult(lake.ParseResult):
+    """Counts for one landed file (rows = CSV data rows); ``long_rows`` = lake rows written (one per
+    month with a figure), ``months_unpublished`` = month cells after the last month with any
+    non-zero figure, left out as not yet published."""
 
-    source_file: str
-    rows_in: int
-    rows_kept: int
-    rows_quarantined: int
-    long_rows: int
-    lake_file: Path | None
-    quarantine_file: Path | None
+    long_rows: int = 0
     encoding: str | None = None
-    skipped: bool = False
-    months_unpublished: int = 0  # month cells after the last month with any non-zero figure
+    months_unpublished: int = 0
 
 
 @cache
@@ -198,18 +186,6 @@ def _rows_from(reader: Any) -> list[dict[str, str]]:
     return rows
 
 
-def lake_path(paths: Paths, entry: LandedFile) -> Path:
-    return paths.lake / SOURCE / DATASET / entry.partition / f"vintage={entry.sha256[:16]}.parquet"
-
-
-def quarantine_path(paths: Paths, entry: LandedFile) -> Path:
-    return paths.quarantine / SOURCE / DATASET / entry.partition / f"vintage={entry.sha256[:16]}.parquet"
-
-
-def _write(df: pl.DataFrame, path: Path) -> Path:
-    return write_atomic(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
-
-
 def _long(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> tuple[pl.DataFrame, int]:
     """Long rows of the valid rows, and the number of month cells left out as not yet published."""
     release = entry.params.get("release", "as_published")
@@ -253,23 +229,27 @@ def _long(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> tuple[pl
     return pl.DataFrame(out, schema=LAKE_SCHEMA), unpublished
 
 
+def split_rows(rows: list[dict[str, str]], params: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Valid rows with their 1-based position, and rejected ones (position, reason, raw): the row
+    contract, then the duplicate rule (Custom × HS × Country)."""
+    return lake.split_valid(
+        enumerate(rows, start=1),
+        lambda row: row.get("__error__") or validate_row(row, params),
+        lambda row: (row.get("Custom", ""), row["HS"], row["Country"].strip()),
+        lambda first, key: f"duplicate of row {first} (HS {key[1]}, Country {key[2]})",
+        raw=lambda row: row.get("__raw__", row),
+    )
+
+
+@lake.locks_partition(SOURCE, DATASET)
 def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> ParseResult:
     """Parse one landed CSV into the lake (idempotent per vintage); see the module docstring."""
-    out, qpath = lake_path(paths, entry), quarantine_path(paths, entry)
-    if out.exists() and not force:
-        kept = pl.scan_parquet(out).select(pl.col("source_row").n_unique()).collect().item()
-        quarantined = pl.scan_parquet(qpath).select(pl.len()).collect().item() if qpath.exists() else 0
-        return ParseResult(
-            entry.path,
-            kept + quarantined,
-            kept,
-            quarantined,
-            0,
-            out,
-            qpath if qpath.exists() else None,
-            None,
-            True,
-        )
+    files = lake.vintage_files(paths, SOURCE, DATASET, entry.partition, entry.sha256)
+    # a CSV row is up to 12 lake rows: the rows kept are the distinct source rows
+    done = lake.already_in_lake(files, force=force, kept=pl.col("source_row").n_unique())
+    if done is not None:
+        qfile = files.quarantine_file if files.quarantine_file.exists() else None
+        return ParseResult(entry.path, sum(done), *done, files.lake_file, qfile, True)
     content = entry.absolute(paths).read_bytes()
     encoding = None
     good: list[tuple[int, dict[str, str]]] = []
@@ -277,56 +257,22 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
     try:
         rows, encoding = read_rows(content, entry.path)
         rows_in = len(rows)
-        seen: dict[tuple[str, str, str], int] = {}
-        for pos, row in enumerate(rows, start=1):
-            reason = row.get("__error__") or validate_row(row, entry.params)
-            if reason is None:
-                key = (row.get("Custom", ""), row["HS"], row["Country"].strip())
-                if key in seen:
-                    reason = f"duplicate of row {seen[key]} (HS {key[1]}, Country {key[2]})"
-                else:
-                    seen[key] = pos
-            (
-                good.append((pos, row))
-                if reason is None
-                else bad.append((pos, reason, row.get("__raw__", row)))
-            )
+        good, bad = split_rows(rows, entry.params)
     except JapanResponseError as exc:
         rows_in, bad = 1, [(-1, str(exc), content[:2000].decode("utf-8", "replace"))]
     kept, unpublished = _long(good, entry)
-    quarantined = pl.DataFrame(
-        [
-            {
-                "source": entry.source,
-                "dataset": entry.dataset,
-                "source_file": entry.path,
-                "source_row": pos,
-                "reason": reason,
-                "raw": raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False),
-                "origin": entry.origin,
-                "vintage": entry.sha256,
-            }
-            for pos, reason, raw in bad
-        ],
-        schema=QUARANTINE_SCHEMA,
+    quarantined = lake.quarantine_frame(bad, entry, sort_keys=False)  # raw: the CSV row in column order
+    qfile = lake.write_vintage(
+        files, kept, quarantined, rows_in=rows_in, rows_kept=len(good), label=entry.path
     )
-    if len(good) + quarantined.height != rows_in:
-        raise AssertionError(
-            f"{entry.path}: rows in {rows_in} != kept {len(good)} + quarantined {quarantined.height}"
-        )
-    if quarantined.height:
-        _write(quarantined, qpath)
-    elif qpath.exists():
-        qpath.unlink()
-    _write(kept, out)
     return ParseResult(
         entry.path,
         rows_in,
         len(good),
-        quarantined.height,
-        kept.height,
-        out,
-        qpath if quarantined.height else None,
-        encoding,
+        len(bad),
+        files.lake_file,
+        qfile,
+        long_rows=kept.height,
+        encoding=encoding,
         months_unpublished=unpublished,
     )

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import requests
 
-from ingest.kcs.http import PoliteHttp, RetriesExhaustedError, TransientError, looks_like_html, short
+from ingest.http import PoliteHttp, RetriesExhaustedError, TransientError, env_float, looks_like_html, short
 
 DEFAULT_KCS_BASE_URL = "https://apis.data.go.kr"
 ENDPOINT = "/1220000/nitemtrade/getNitemtradeList"
@@ -212,19 +212,13 @@ class KcsClient:
     def __init__(self, base_url: str | None = None, service_key: str | None = None, **http: Any) -> None:
         self.base_url = (base_url or kcs_base_url()).rstrip("/")
         self._key = service_key or None
-        http.setdefault("retry", None)
-        self.http = PoliteHttp(secrets=(self._key,) if self._key else (), **http)
+        self.http = PoliteHttp(secrets=(self._key,), **http)
 
     @classmethod
     def from_env(cls, **http: Any) -> KcsClient:
         """Configured from $KCS_BASE_URL, $DATA_GO_KR_KEY and $KCS_MIN_INTERVAL (seconds between calls,
         default 1: data.go.kr throttles bursts)."""
-        raw = os.environ.get("KCS_MIN_INTERVAL", "").strip()
-        if raw:
-            try:
-                http.setdefault("min_interval", float(raw))
-            except ValueError:
-                raise KcsRequestError(f"$KCS_MIN_INTERVAL must be a number of seconds, not {raw!r}") from None
+        http.setdefault("min_interval", env_float("KCS_MIN_INTERVAL", 1.0, KcsRequestError))
         return cls(kcs_base_url(), kcs_service_key(), **http)
 
     @property

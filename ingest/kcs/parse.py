@@ -10,19 +10,15 @@ in US dollars (exports FOB, imports CIF), weights in kg.
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ingest import reference
-from ingest.atomic import write_atomic
-from ingest.comtrade.schema import QUARANTINE_SCHEMA
+from ingest import lake, reference
 from ingest.config import Paths
 from ingest.kcs.client import TOTAL_LABEL
 from ingest.landing import LandedFile
@@ -51,12 +47,9 @@ LAKE_SCHEMA = pl.Schema(
         "query_end": pl.String(),
         "query_hs": pl.String(),
         "query_country": pl.String(),
-        "origin": pl.String(),
-        "source_file": pl.String(),
-        "source_row": pl.Int32(),  # position of the item in the response (0 = the total row)
-        "vintage": pl.String(),
-        "fetched_at": pl.String(),
     }
+    # source_row: position of the item in the response (0 = the total row)
+    | lake.LINEAGE_SCHEMA
 )
 
 _PERIOD = re.compile(r"^(\d{4})\.(0[1-9]|1[0-2])$")
@@ -68,16 +61,10 @@ class KcsResponseError(ValueError):
 
 
 @dataclass(frozen=True)
-class ParseResult:
-    """Counts for one landed file."""
+class ParseResult(lake.ParseResult):
+    """Counts for one landed file; ``control_ok`` is false when the items did not add up to the
+    total row (or the file was unusable) and every item was quarantined."""
 
-    source_file: str
-    rows_in: int
-    rows_kept: int
-    rows_quarantined: int
-    lake_file: Path | None
-    quarantine_file: Path | None
-    skipped: bool = False
     control_ok: bool = True
 
 
@@ -162,18 +149,6 @@ def control_mismatch(total: dict[str, str], items: list[dict[str, str]]) -> str 
     return None
 
 
-def lake_path(paths: Paths, entry: LandedFile) -> Path:
-    return paths.lake / SOURCE / DATASET / entry.partition / f"vintage={entry.sha256[:16]}.parquet"
-
-
-def quarantine_path(paths: Paths, entry: LandedFile) -> Path:
-    return paths.quarantine / SOURCE / DATASET / entry.partition / f"vintage={entry.sha256[:16]}.parquet"
-
-
-def _write(df: pl.DataFrame, path: Path) -> Path:
-    return write_atomic(path, lambda tmp: df.write_parquet(tmp, compression="zstd", statistics=True))
-
-
 def _frame(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> pl.DataFrame:
     q = entry.params
     rows = []
@@ -208,32 +183,25 @@ def _frame(good: list[tuple[int, dict[str, str]]], entry: LandedFile) -> pl.Data
     return pl.DataFrame(rows, schema=LAKE_SCHEMA)
 
 
-def _quarantine(bad: list[tuple[int, str, Any]], entry: LandedFile) -> pl.DataFrame:
-    rows = [
-        {
-            "source": entry.source,
-            "dataset": entry.dataset,
-            "source_file": entry.path,
-            "source_row": pos,
-            "reason": reason,
-            "raw": raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, sort_keys=True),
-            "origin": entry.origin,
-            "vintage": entry.sha256,
-        }
-        for pos, reason, raw in bad
-    ]
-    return pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)
+def split_items(items: list[dict[str, str]], params: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Valid items with their position (1-based: 0 is the total row), and rejected ones (position,
+    reason, item): the item contract, then the duplicate rule (year × statCd × hsCd)."""
+    return lake.split_valid(
+        enumerate(items, start=1),
+        lambda item: validate_item(item, params),
+        lambda item: (item["year"], item["statCd"], item["hsCd"]),
+        lambda first, key: f"duplicate of item {first} (year={key[0]}, statCd={key[1]}, hsCd={key[2]})",
+    )
 
 
+@lake.locks_partition(SOURCE, DATASET)
 def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> ParseResult:
     """Parse one landed response into the lake (idempotent per vintage); see the module docstring."""
-    out, qpath = lake_path(paths, entry), quarantine_path(paths, entry)
-    if out.exists() and not force:
-        kept = pl.scan_parquet(out).select(pl.len()).collect().item()
-        quarantined = pl.scan_parquet(qpath).select(pl.len()).collect().item() if qpath.exists() else 0
-        return ParseResult(
-            entry.path, kept + quarantined, kept, quarantined, out, qpath if qpath.exists() else None, True
-        )
+    files = lake.vintage_files(paths, SOURCE, DATASET, entry.partition, entry.sha256)
+    done = lake.already_in_lake(files, force=force)
+    if done is not None:
+        qfile = files.quarantine_file if files.quarantine_file.exists() else None
+        return ParseResult(entry.path, sum(done), *done, files.lake_file, qfile, True)
     content = entry.absolute(paths).read_bytes()
     control_ok = True
     try:
@@ -244,37 +212,14 @@ def parse_landed(paths: Paths, entry: LandedFile, *, force: bool = False) -> Par
             control_ok = False
             good, bad = [], [(pos, mismatch, item) for pos, item in enumerate(items, start=1)]
         else:
-            good, bad, seen = [], [], {}
-            for pos, item in enumerate(items, start=1):
-                reason = validate_item(item, entry.params)
-                if reason is None:
-                    key = (item["year"], item["statCd"], item["hsCd"])
-                    if key in seen:
-                        reason = (
-                            f"duplicate of item {seen[key]} (year={key[0]}, statCd={key[1]}, hsCd={key[2]})"
-                        )
-                    else:
-                        seen[key] = pos
-                (good.append((pos, item)) if reason is None else bad.append((pos, reason, item)))
+            good, bad = split_items(items, entry.params)
     except KcsResponseError as exc:
         control_ok = False
         good, bad, rows_in = [], [(-1, str(exc), content.decode("utf-8", "replace"))], 1
-    kept, quarantined = _frame(good, entry), _quarantine(bad, entry)
-    if kept.height + quarantined.height != rows_in:
-        raise AssertionError(
-            f"{entry.path}: rows in {rows_in} != kept {kept.height} + quarantined {quarantined.height}"
-        )
-    if quarantined.height:
-        _write(quarantined, qpath)
-    elif qpath.exists():
-        qpath.unlink()
-    _write(kept, out)
+    kept = _frame(good, entry)
+    qfile = lake.write_vintage(
+        files, kept, lake.quarantine_frame(bad, entry), rows_in=rows_in, label=entry.path
+    )
     return ParseResult(
-        entry.path,
-        rows_in,
-        kept.height,
-        quarantined.height,
-        out,
-        qpath if quarantined.height else None,
-        control_ok=control_ok,
+        entry.path, rows_in, kept.height, rows_in - kept.height, files.lake_file, qfile, control_ok=control_ok
     )

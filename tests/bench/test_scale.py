@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from bench import generate
-from ingest.comtrade.fetch import parse_bulk
+from ingest.comtrade.bulk_parse import parse_bulk
 from ingest.comtrade.schema import API_FIELDS, LAKE_SCHEMA
 from ingest.config import Paths
 from ingest.landing import LandedFile, land_file, read_manifest
@@ -156,7 +156,7 @@ def test_land_file_moves_hashes_and_recognises_identical_bytes(tmp_path: Path) -
 _PEAK = """
 import sys
 from pathlib import Path
-from ingest.comtrade.fetch import parse_bulk
+from ingest.comtrade.bulk_parse import parse_bulk
 from ingest.config import Paths
 from ingest.landing import land_file
 src, home = Path(sys.argv[1]), Paths(Path(sys.argv[2]))

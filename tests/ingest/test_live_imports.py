@@ -10,6 +10,10 @@ import sys
 LIVE_MODULES = (
     "ingest.comtrade.client",
     "ingest.comtrade.fetch",
+    "ingest.comtrade.bulk",
+    "ingest.comtrade.bulk_parse",
+    "ingest.lake",
+    "ingest.http",
     "ingest.comtrade.planner",
     "ingest.comtrade.parse",
     "ingest.comtrade.imports",

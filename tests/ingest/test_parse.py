@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
+import threading
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -19,13 +22,22 @@ from ingest.comtrade.parse import (
 from ingest.comtrade.schema import LAKE_SCHEMA
 from ingest.config import Paths
 from ingest.landing import LandedFile, land
+from ingest.locks import partition_lock
 
 REAL = "data_v1_get_C_A_HS_chn_2010_total.json"
 
 
 def _land(store: Paths, content: bytes, stem: str = "get_C_A_HS_156_2010") -> LandedFile:
-    entry, _ = land(store, source="comtrade", dataset="records", partition="freq=A/year=2010/reporter=156",
-                    stem=stem, content=content, params={"reporterCode": "156"}, origin="live")
+    entry, _ = land(
+        store,
+        source="comtrade",
+        dataset="records",
+        partition="freq=A/year=2010/reporter=156",
+        stem=stem,
+        content=content,
+        params={"reporterCode": "156"},
+        origin="live",
+    )
     return entry
 
 
@@ -48,7 +60,9 @@ def test_real_recording_parses_to_typed_rows(store: Paths, fixtures_dir: Path) -
     assert row["primary_value"] == 6804128143.0
     assert row["ref_month"] == 52 and row["period"] == "2010" and row["classification_code"] == "H3"
     assert row["origin"] == "live" and row["source_row"] == 0 and row["vintage"] == entry.sha256
-    assert df["primary_value"].sum() == pytest.approx(sum(r["primaryValue"] for r in json.loads((fixtures_dir / "comtrade" / REAL).read_bytes())["data"]))
+    assert df["primary_value"].sum() == pytest.approx(
+        sum(r["primaryValue"] for r in json.loads((fixtures_dir / "comtrade" / REAL).read_bytes())["data"])
+    )
 
 
 def test_real_empty_response_gives_an_empty_lake_file(store: Paths, fixtures_dir: Path) -> None:
@@ -83,10 +97,24 @@ def _mutate(body: dict, field: str, value: object) -> dict:
         ("qty", "12", "qty has type str, expected num"),
         ("partnerCode", KeyError, "missing field(s): partnerCode"),
     ],
-    ids=["negative-value", "negative-weight", "code-as-string", "code-as-bool", "period-as-int", "null-key",
-         "unknown-flow", "unknown-hs-version", "five-digit-cmd", "period-mismatch", "qty-as-string", "missing-field"],
+    ids=[
+        "negative-value",
+        "negative-weight",
+        "code-as-string",
+        "code-as-bool",
+        "period-as-int",
+        "null-key",
+        "unknown-flow",
+        "unknown-hs-version",
+        "five-digit-cmd",
+        "period-mismatch",
+        "qty-as-string",
+        "missing-field",
+    ],
 )
-def test_invalid_records_are_named_with_their_reason(real_body: dict, field: str, value: object, reason: str) -> None:
+def test_invalid_records_are_named_with_their_reason(
+    real_body: dict, field: str, value: object, reason: str
+) -> None:
     assert reason in (validate_record(_mutate(real_body, field, value)) or "")
 
 
@@ -135,7 +163,11 @@ def test_unusable_file_is_quarantined_whole(store: Paths) -> None:
     result = parse_landed(store, entry)
     assert (result.rows_kept, result.rows_quarantined) == (0, 1)
     q = pl.read_parquet(result.quarantine_file)
-    assert q["source_row"].to_list() == [-1] and "not JSON" in q["reason"][0] and q["raw"][0] == "<html>Bad gateway</html>"
+    assert (
+        q["source_row"].to_list() == [-1]
+        and "not JSON" in q["reason"][0]
+        and q["raw"][0] == "<html>Bad gateway</html>"
+    )
 
 
 def test_parsing_twice_is_idempotent_and_leaves_no_temp_files(store: Paths, fixtures_dir: Path) -> None:
@@ -152,3 +184,33 @@ def test_parsing_twice_is_idempotent_and_leaves_no_temp_files(store: Paths, fixt
 def test_duplicates_detected_by_split_records(real_body: dict) -> None:
     good, bad = split_records(real_body["data"] + [real_body["data"][0]])
     assert len(good) == 4 and [pos for pos, *_ in bad] == [4]
+
+
+@pytest.mark.parametrize(
+    ("source", "dataset", "partition", "file"),
+    [
+        ("comtrade", "records", "freq=A/year=2010/reporter=156", "comtrade/empty.json"),
+        ("kcs", "trade", "year=2019/hs=2811/country=JP", "kcs/empty.xml"),
+        ("japan", "trade", "year=2017/direction=import", "japan/empty.csv"),
+    ],
+    ids=["comtrade", "kcs", "japan"],
+)
+def test_every_source_parser_writes_under_the_partition_lock(
+    store: Paths, fixtures_dir: Path, source: str, dataset: str, partition: str, file: str
+) -> None:
+    # GIVEN a landed file, and its lake partition's write lock held by another run
+    parser = importlib.import_module(f"ingest.{source}.parse").parse_landed
+    content = (fixtures_dir / "bad_inputs" / file).read_bytes()
+    entry, _ = land(
+        store, source=source, dataset=dataset, partition=partition, stem="x", content=content, params={}
+    )
+    results: list[Any] = []
+    with partition_lock(store, source, dataset, partition, timeout=0):
+        worker = threading.Thread(target=lambda: results.append(parser(store, entry)))
+        worker.start()
+        worker.join(0.5)
+        # THEN the parser waits: nothing is written while the lock is held
+        assert worker.is_alive() and not list((store.lake / source).rglob("*.parquet"))
+    # WHEN the lock is released; THEN the parser writes the vintage
+    worker.join(30)
+    assert not worker.is_alive() and results[0].lake_file.exists()

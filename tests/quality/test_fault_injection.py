@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from ingest import atomic
-from ingest.comtrade.client import ComtradeClient, ComtradeUnavailableError, RetryPolicy
+from ingest.comtrade.client import ComtradeClient, ComtradeUnavailableError
 from ingest.comtrade.fetch import fetch_records
 from ingest.comtrade.planner import Query, parse_periods
 from ingest.config import Paths
+from ingest.http import RetryPolicy
 from ingest.landing import LandingError, read_manifest
 from tests.fakes.comtrade_server import (
     API_KEY,

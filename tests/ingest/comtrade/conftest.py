@@ -35,7 +35,8 @@ def sleeps() -> list[float]:
 @pytest.fixture
 def make_client(sleeps: list[float]) -> Iterator[Callable[..., Any]]:
     """Factory for a client with tiny retry waits whose sleeps are recorded instead of slept."""
-    from ingest.comtrade.client import ComtradeClient, RetryPolicy
+    from ingest.comtrade.client import ComtradeClient
+    from ingest.http import RetryPolicy
     from tests.fakes.comtrade_server import API_KEY
 
     made: list[ComtradeClient] = []

@@ -11,8 +11,20 @@ from ingest.config import Paths
 from orchestration.cli import main
 from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault, lake_rows, make_dataset, server_rows
 
-ARGS = ["fetch", "comtrade", "--reporter", "410", "--partner", "392", "--period", "201901-201912",
-        "--cmd", "281111,370790", "--flow", "M,X"]
+ARGS = [
+    "fetch",
+    "comtrade",
+    "--reporter",
+    "410",
+    "--partner",
+    "392",
+    "--period",
+    "201901-201912",
+    "--cmd",
+    "281111,370790",
+    "--flow",
+    "M,X",
+]
 PERIODS = [f"{y}{m:02d}" for y in (2018, 2019) for m in range(1, 13)]
 
 
@@ -27,9 +39,16 @@ def server(home: Paths, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeComtrad
 
 
 def _expected(server: FakeComtrade) -> list[tuple[object, ...]]:
-    return server_rows(r for r in server.records if r["partnerCode"] == 392 and r["cmdCode"] in ("281111", "370790")
-                       and r["period"].startswith("2019")
-                       and r["partner2Code"] == 0 and r["motCode"] == 0 and r["customsCode"] == "C00")
+    return server_rows(
+        r
+        for r in server.records
+        if r["partnerCode"] == 392
+        and r["cmdCode"] in ("281111", "370790")
+        and r["period"].startswith("2019")
+        and r["partner2Code"] == 0
+        and r["motCode"] == 0
+        and r["customsCode"] == "C00"
+    )
 
 
 def test_issue_example_command(home: Paths, server: FakeComtrade, capsys: pytest.CaptureFixture[str]) -> None:
@@ -43,8 +62,9 @@ def test_issue_example_command(home: Paths, server: FakeComtrade, capsys: pytest
     assert API_KEY not in out + err
 
 
-def test_quota_stop_exits_nonzero_then_resumes(home: Paths, server: FakeComtrade,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_quota_stop_exits_nonzero_then_resumes(
+    home: Paths, server: FakeComtrade, capsys: pytest.CaptureFixture[str]
+) -> None:
     server.quota_after = 1
     args = [*ARGS[:-6], "--period", "201811-201902", "--cmd", "281111,370790", "--flow", "M,X"]
     assert main(args) == 1  # two calls (2018, 2019): the second hits the quota
@@ -56,14 +76,20 @@ def test_quota_stop_exits_nonzero_then_resumes(home: Paths, server: FakeComtrade
     assert main(args) == 0
     out, _ = capsys.readouterr()
     assert "1 made, 1 skipped" in out
-    expected = server_rows(r for r in server.records if r["partnerCode"] == 392 and r["cmdCode"] != "854232"
-                           and r["period"] in ("201811", "201812", "201901", "201902")
-                           and (r["partner2Code"], r["motCode"], r["customsCode"]) == (0, 0, "C00"))
+    expected = server_rows(
+        r
+        for r in server.records
+        if r["partnerCode"] == 392
+        and r["cmdCode"] != "854232"
+        and r["period"] in ("201811", "201812", "201901", "201902")
+        and (r["partner2Code"], r["motCode"], r["customsCode"]) == (0, 0, "C00")
+    )
     assert len(expected) == 16 and lake_rows(home.lake) == expected
 
 
-def test_invalid_key_is_one_clear_line(home: Paths, server: FakeComtrade, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_key_is_one_clear_line(
+    home: Paths, server: FakeComtrade, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("COMTRADE_API_KEY", "expired-key-ABCDEF")
     assert main(ARGS) == 1
     out, err = capsys.readouterr()
@@ -72,8 +98,9 @@ def test_invalid_key_is_one_clear_line(home: Paths, server: FakeComtrade, monkey
     assert len([line for line in err.splitlines() if "error:" in line]) == 1
 
 
-def test_without_key_uses_preview_and_says_so(home: Paths, server: FakeComtrade, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_key_uses_preview_and_says_so(
+    home: Paths, server: FakeComtrade, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("COMTRADE_API_KEY")
     assert main([*ARGS, "--quiet"]) == 0
     out, err = capsys.readouterr()
@@ -90,8 +117,9 @@ def test_without_key_uses_preview_and_says_so(home: Paths, server: FakeComtrade,
         pytest.param(["--cmd", ","], "--cmd is empty", id="empty-cmd"),
     ],
 )
-def test_bad_arguments_fail_clearly(home: Paths, server: FakeComtrade, capsys: pytest.CaptureFixture[str],
-                                    args: list[str], message: str) -> None:
+def test_bad_arguments_fail_clearly(
+    home: Paths, server: FakeComtrade, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     assert main([*ARGS, *args]) == 1
     assert message in capsys.readouterr().err
     assert server.log == []

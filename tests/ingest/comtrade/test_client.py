@@ -19,8 +19,8 @@ from ingest.comtrade.client import (
     ComtradeRequestError,
     ComtradeUnavailableError,
     QuotaExhaustedError,
-    RetryPolicy,
 )
+from ingest.http import RetryPolicy
 from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault, make_dataset, reference_payloads
 
 PARAMS = {"reporterCode": "410", "period": "201901", "partnerCode": "392", "partner2Code": "0",

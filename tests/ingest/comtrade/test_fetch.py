@@ -30,22 +30,31 @@ def server() -> Iterator[FakeComtrade]:
 
 
 def _query(**kw: Any) -> Query:
-    base = dict(reporters=(410,), periods=PERIODS, partners=(392, 156, 0), cmd_codes=tuple(CMDS), flows=("M", "X"))
+    base = dict(
+        reporters=(410,), periods=PERIODS, partners=(392, 156, 0), cmd_codes=tuple(CMDS), flows=("M", "X")
+    )
     return Query(**(base | kw))
 
 
 def _expected(server: FakeComtrade, reporters: tuple[int, ...] = (410,)) -> list[tuple[Any, ...]]:
     """What the server holds for the query, breakdown totals only (partner2 0, mot 0, customs C00)."""
-    return server_rows(r for r in server.records if r["reporterCode"] in reporters and r["partner2Code"] == 0
-                       and r["motCode"] == 0 and r["customsCode"] == "C00")
+    return server_rows(
+        r
+        for r in server.records
+        if r["reporterCode"] in reporters
+        and r["partner2Code"] == 0
+        and r["motCode"] == 0
+        and r["customsCode"] == "C00"
+    )
 
 
 def _data_calls(server: FakeComtrade) -> list[Any]:
     return [r for r in server.log if "/v1/get/" in r.path or "/preview/" in r.path]
 
 
-def test_pull_lands_and_parses_exactly_what_the_server_holds(home: Paths, server: FakeComtrade,
-                                                            make_client: Callable[..., Any]) -> None:
+def test_pull_lands_and_parses_exactly_what_the_server_holds(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     events: list[FetchProgress] = []
     summary = fetch_records(home, _query(), make_client(server.url), progress=events.append)
     expected = _expected(server)
@@ -58,11 +67,14 @@ def test_pull_lands_and_parses_exactly_what_the_server_holds(home: Paths, server
     (entry,) = list(read_manifest(home, source="comtrade", dataset="records"))
     assert entry.partition == "freq=M/year=2019/reporter=410"
     assert entry.origin == "live" and entry.params["customsCode"] == "C00"
-    assert (home.lake / "comtrade/records/freq=M/year=2019/reporter=410" / f"vintage={entry.sha256[:16]}.parquet").exists()
+    assert (
+        home.lake / "comtrade/records/freq=M/year=2019/reporter=410" / f"vintage={entry.sha256[:16]}.parquet"
+    ).exists()
 
 
-def test_world_and_aggregate_rows_are_kept_and_flagged(home: Paths, server: FakeComtrade,
-                                                      make_client: Callable[..., Any]) -> None:
+def test_world_and_aggregate_rows_are_kept_and_flagged(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     fetch_records(home, _query(), make_client(server.url))
     df = pl.scan_parquet(home.lake / "comtrade/records/**/*.parquet").collect()
     world = df.filter(pl.col("partner_code") == 0)
@@ -70,7 +82,9 @@ def test_world_and_aggregate_rows_are_kept_and_flagged(home: Paths, server: Fake
     assert not df.filter(pl.col("partner_code") != 0)["is_aggregate"].any()
 
 
-def test_rerun_skips_finished_calls(home: Paths, server: FakeComtrade, make_client: Callable[..., Any]) -> None:
+def test_rerun_skips_finished_calls(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     fetch_records(home, _query(), make_client(server.url))
     again = fetch_records(home, _query(), make_client(server.url))
     assert (again.calls_made, again.calls_skipped, again.files_landed) == (0, 1, 0)
@@ -78,10 +92,13 @@ def test_rerun_skips_finished_calls(home: Paths, server: FakeComtrade, make_clie
     assert lake_rows(home.lake) == _expected(server)
 
 
-def test_response_at_the_cap_is_split_never_accepted(home: Paths, server: FakeComtrade,
-                                                     make_client: Callable[..., Any]) -> None:
+def test_response_at_the_cap_is_split_never_accepted(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     server.cap = 50  # the service silently truncates at 50 records
-    summary = fetch_records(home, _query(partners=None), make_client(server.url), cap=50, check_availability=False)
+    summary = fetch_records(
+        home, _query(partners=None), make_client(server.url), cap=50, check_availability=False
+    )
     assert summary.splits >= 3
     assert lake_rows(home.lake) == _expected(server)
     for entry in read_manifest(home, source="comtrade", dataset="records"):
@@ -89,7 +106,9 @@ def test_response_at_the_cap_is_split_never_accepted(home: Paths, server: FakeCo
         assert body["count"] < 50, entry.path  # no truncated response was ever landed
     # a rerun resumes from the split record without calling again
     calls = len(_data_calls(server))
-    again = fetch_records(home, _query(partners=None), make_client(server.url), cap=50, check_availability=False)
+    again = fetch_records(
+        home, _query(partners=None), make_client(server.url), cap=50, check_availability=False
+    )
     assert again.calls_made == 0 and len(_data_calls(server)) == calls
 
 
@@ -102,8 +121,9 @@ def test_response_at_the_cap_is_split_never_accepted(home: Paths, server: FakeCo
         pytest.param([Fault("reset"), Fault("slow", delay=2.0)], id="dropped-and-slow"),
     ],
 )
-def test_transient_failures_lose_and_duplicate_nothing(home: Paths, server: FakeComtrade,
-                                                       make_client: Callable[..., Any], faults: list[Fault]) -> None:
+def test_transient_failures_lose_and_duplicate_nothing(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any], faults: list[Fault]
+) -> None:
     server.faults.extend(faults)
     query = _query(reporters=(410, 392))
     summary = fetch_records(home, query, make_client(server.url, timeout=(1.0, 1.0)))
@@ -133,8 +153,9 @@ def test_quota_stop_then_resume(home: Paths, server: FakeComtrade, make_client: 
     assert first.calls_made + second.calls_made == first.calls_planned  # nothing fetched twice
 
 
-def test_invalid_key_stops_before_anything_is_landed(home: Paths, server: FakeComtrade,
-                                                     make_client: Callable[..., Any]) -> None:
+def test_invalid_key_stops_before_anything_is_landed(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     with pytest.raises(ComtradeAuthError, match="401"):
         fetch_records(home, _query(), make_client(server.url, api_key="not-the-key"))
     assert lake_rows(home.lake) == []
@@ -145,8 +166,11 @@ def test_preview_without_key_splits_to_500_records(home: Paths, make_client: Cal
     cmds = [f"8542{n:02d}" for n in range(31, 40)]
     records = make_dataset([410], list(range(1, 12)), PERIODS, cmds, breakdowns=False)
     with FakeComtrade(records) as fake:
-        summary = fetch_records(home, _query(partners=tuple(range(1, 12)), cmd_codes=tuple(cmds)),
-                                make_client(fake.url, api_key=None))
+        summary = fetch_records(
+            home,
+            _query(partners=tuple(range(1, 12)), cmd_codes=tuple(cmds)),
+            make_client(fake.url, api_key=None),
+        )
         assert summary.preview
         assert all(not r.had_key for r in fake.log)
         assert all(int(r.params["maxRecords"]) <= 500 for r in _data_calls(fake))
@@ -154,7 +178,9 @@ def test_preview_without_key_splits_to_500_records(home: Paths, make_client: Cal
         assert summary.calls_made == len(_data_calls(fake)) > len(records) // 500
 
 
-def test_key_never_written_to_any_file(home: Paths, server: FakeComtrade, make_client: Callable[..., Any]) -> None:
+def test_key_never_written_to_any_file(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     server.faults.append(Fault("invalid-key", prefix="/data/v1/getDa/"))
     with pytest.raises(ComtradeAuthError):
         fetch_records(home, _query(), make_client(server.url))
@@ -165,22 +191,30 @@ def test_key_never_written_to_any_file(home: Paths, server: FakeComtrade, make_c
         assert API_KEY.encode() not in p.read_bytes(), p
 
 
-def test_state_file_is_json_keyed_by_call_hash(home: Paths, server: FakeComtrade,
-                                               make_client: Callable[..., Any]) -> None:
+def test_state_file_is_json_keyed_by_call_hash(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     fetch_records(home, _query(), make_client(server.url))
     state = FetchState(home, "records")
     assert state.path == home.landing / "comtrade" / "_state" / "records.json"
-    (key, entry), = state.entries.items()
+    ((key, entry),) = state.entries.items()
     assert len(key) == 64 and entry["partition"] == "freq=M/year=2019/reporter=410"
     assert set(entry["periods"]) == set(PERIODS) and all(v for v in entry["periods"].values())
 
 
-def test_recorded_response_through_the_whole_path(home: Paths, comtrade_fixtures: Path,
-                                                  make_client: Callable[..., Any]) -> None:
+def test_recorded_response_through_the_whole_path(
+    home: Paths, comtrade_fixtures: Path, make_client: Callable[..., Any]
+) -> None:
     recorded = json.loads((comtrade_fixtures / "data_v1_get_C_A_HS_chn_2010_total.json").read_text())
     with FakeComtrade(recorded["data"]) as fake:
-        query = Query(reporters=(156,), periods=("2010",), partners=(32, 280, 276), cmd_codes=("TOTAL",), freq="A",
-                      flows=None)
+        query = Query(
+            reporters=(156,),
+            periods=("2010",),
+            partners=(32, 280, 276),
+            cmd_codes=("TOTAL",),
+            freq="A",
+            flows=None,
+        )
         summary = fetch_records(home, query, make_client(fake.url))
     assert summary.rows_kept == 4 and summary.rows_quarantined == 0
     df = pl.scan_parquet(home.lake / "comtrade/records/**/*.parquet").collect().sort("primary_value")
@@ -189,11 +223,14 @@ def test_recorded_response_through_the_whole_path(home: Paths, comtrade_fixtures
     assert (home.lake / "comtrade/records/freq=A/year=2010/reporter=156").is_dir()
 
 
-def test_service_cap_below_the_configured_plan_is_still_detected(home: Paths, make_client: Callable[..., Any]) -> None:
+def test_service_cap_below_the_configured_plan_is_still_detected(
+    home: Paths, make_client: Callable[..., Any]
+) -> None:
     # a free key used with plan=premium: the service truncates at 100,000 (here the preview's 500)
     records = make_dataset([410], list(range(1, 30)), PERIODS, CMDS, breakdowns=False)
     with FakeComtrade(records, cap=500) as fake:
-        summary = fetch_records(home, _query(partners=None), make_client(fake.url), plan="premium",
-                                check_availability=False)
+        summary = fetch_records(
+            home, _query(partners=None), make_client(fake.url), plan="premium", check_availability=False
+        )
     assert summary.splits >= 1
     assert lake_rows(home.lake) == server_rows(records)

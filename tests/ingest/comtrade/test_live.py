@@ -42,8 +42,13 @@ def test_live_small_query(home: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
     base = config.DEFAULT_COMTRADE_BASE_URL
     if not _reachable(base):
         pytest.skip(f"{base} is not reachable")
-    query = Query(reporters=(410,), periods=parse_periods("201901-201912", "M"), partners=(392,),
-                  cmd_codes=("281111",), flows=("M",))
+    query = Query(
+        reporters=(410,),
+        periods=parse_periods("201901-201912", "M"),
+        partners=(392,),
+        cmd_codes=("281111",),
+        flows=("M",),
+    )
     with ComtradeClient(base, key) as client:
         summary = fetch_records(home, query, client)
     assert summary.complete and summary.calls_made == 1

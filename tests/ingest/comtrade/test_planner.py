@@ -23,7 +23,9 @@ from ingest.comtrade.planner import (
     ("spec", "freq", "expected"),
     [
         pytest.param("201901-201903", "M", ("201901", "201902", "201903"), id="month-range"),
-        pytest.param("201911-202002", "M", ("201911", "201912", "202001", "202002"), id="month-range-over-new-year"),
+        pytest.param(
+            "201911-202002", "M", ("201911", "201912", "202001", "202002"), id="month-range-over-new-year"
+        ),
         pytest.param("2019", "M", tuple(f"2019{m:02d}" for m in range(1, 13)), id="year-expands-to-months"),
         pytest.param("2018-2019", "A", ("2018", "2019"), id="year-range-annual"),
         pytest.param("201901,201905", "M", ("201901", "201905"), id="comma-list"),
@@ -52,15 +54,25 @@ def test_parse_periods_rejects(spec: str, freq: str, message: str) -> None:
 
 
 def _query(**kw: object) -> Query:
-    base = dict(reporters=(410,), periods=parse_periods("201901-201912", "M"), partners=(392,),
-                cmd_codes=("281111", "370790"), flows=("M", "X"))
+    base = dict(
+        reporters=(410,),
+        periods=parse_periods("201901-201912", "M"),
+        partners=(392,),
+        cmd_codes=("281111", "370790"),
+        flows=("M", "X"),
+    )
     return Query(**(base | kw))  # type: ignore[arg-type]
 
 
 def _cells(calls: list[Call]) -> list[tuple[object, ...]]:
     """Every (reporter, period, partner, cmd, flow) a plan asks for, with repetition."""
-    return [cell for c in calls for cell in itertools.product(
-        [c.reporter], c.periods, c.partners or [None], c.cmd_codes or [None], c.flows or [None])]
+    return [
+        cell
+        for c in calls
+        for cell in itertools.product(
+            [c.reporter], c.periods, c.partners or [None], c.cmd_codes or [None], c.flows or [None]
+        )
+    ]
 
 
 def test_issue_example_is_one_call_with_double_counting_guards() -> None:
@@ -80,7 +92,9 @@ def test_issue_example_is_one_call_with_double_counting_guards() -> None:
     [
         pytest.param(_query(periods=parse_periods("201807-201906", "M")), 2, id="two-years-two-calls"),
         pytest.param(_query(reporters=(410, 392)), 2, id="one-reporter-per-call"),
-        pytest.param(_query(freq="A", periods=parse_periods("2015-2020", "A")), 6, id="annual-one-year-per-call"),
+        pytest.param(
+            _query(freq="A", periods=parse_periods("2015-2020", "A")), 6, id="annual-one-year-per-call"
+        ),
         pytest.param(_query(reporters=(410, 410)), 1, id="duplicate-reporter-once"),
     ],
 )
@@ -101,8 +115,9 @@ def test_each_call_is_one_reporter_year(query: Query, n_calls: int) -> None:
         pytest.param(2, (392, 156), ("281111",), id="cap-two-splits-to-single-cells"),
     ],
 )
-def test_every_call_stays_below_the_cap_and_covers_the_query_once(cap: int, partners: tuple[int, ...],
-                                                                     cmds: tuple[str, ...]) -> None:
+def test_every_call_stays_below_the_cap_and_covers_the_query_once(
+    cap: int, partners: tuple[int, ...], cmds: tuple[str, ...]
+) -> None:
     query = _query(partners=partners, cmd_codes=cmds)
     calls = plan_calls(query, cap=cap)
     for c in calls:
@@ -141,9 +156,15 @@ def test_unbounded_calls_are_left_for_reactive_splitting() -> None:
     [
         pytest.param({}, "periods", [6, 6], id="periods-first"),
         pytest.param({"periods": ("201901",)}, "cmd_codes", [1, 1], id="then-commodities"),
-        pytest.param({"periods": ("201901",), "cmd_codes": ("281111",)}, "partners", [2, 1], id="then-partners"),
-        pytest.param({"periods": ("201901",), "cmd_codes": ("281111",), "partners": (392,)}, "flows", [1, 1],
-                     id="then-flows"),
+        pytest.param(
+            {"periods": ("201901",), "cmd_codes": ("281111",)}, "partners", [2, 1], id="then-partners"
+        ),
+        pytest.param(
+            {"periods": ("201901",), "cmd_codes": ("281111",), "partners": (392,)},
+            "flows",
+            [1, 1],
+            id="then-flows",
+        ),
     ],
 )
 def test_split_call_order(call_kw: dict[str, object], attr: str, parts: list[int]) -> None:

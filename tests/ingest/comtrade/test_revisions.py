@@ -15,13 +15,20 @@ from ingest.config import Paths
 from tests.fakes.comtrade_server import FakeComtrade, lake_rows, make_dataset, server_rows
 
 PERIODS = parse_periods("201901-201912", "M")
-QUERY = Query(reporters=(410, 392), periods=PERIODS, partners=(392, 410, 0), cmd_codes=("281111", "370790"),
-              flows=("M", "X"))
+QUERY = Query(
+    reporters=(410, 392),
+    periods=PERIODS,
+    partners=(392, 410, 0),
+    cmd_codes=("281111", "370790"),
+    flows=("M", "X"),
+)
 
 
 @pytest.fixture
 def server() -> Iterator[FakeComtrade]:
-    with FakeComtrade(make_dataset([410, 392], [392, 410, 0], PERIODS, ["281111", "370790"], breakdowns=False)) as f:
+    with FakeComtrade(
+        make_dataset([410, 392], [392, 410, 0], PERIODS, ["281111", "370790"], breakdowns=False)
+    ) as f:
         yield f
 
 
@@ -29,8 +36,9 @@ def _data_calls(server: FakeComtrade) -> list[Any]:
     return [r for r in server.log if r.path.startswith("/data/v1/get/")]
 
 
-def test_revision_refetches_only_the_revised_reporter_period(home: Paths, server: FakeComtrade,
-                                                             make_client: Callable[..., Any]) -> None:
+def test_revision_refetches_only_the_revised_reporter_period(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     fetch_records(home, QUERY, make_client(server.url))
     before = server_rows(server.records)
     assert lake_rows(home.lake) == before
@@ -57,14 +65,18 @@ def test_revision_refetches_only_the_revised_reporter_period(home: Paths, server
     assert third.calls_made == 0 and len(_data_calls(server)) == n_before + 1
 
 
-def test_earlier_vintage_is_the_table_as_first_published(home: Paths, server: FakeComtrade,
-                                                         make_client: Callable[..., Any]) -> None:
+def test_earlier_vintage_is_the_table_as_first_published(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     fetch_records(home, QUERY, make_client(server.url))
     old = {r[:8]: r[8] for r in server_rows(server.records) if r[0] == 410 and r[3] == "201907"}
     server.revise(410, "201907", factor=2.0)
     fetch_records(home, QUERY, make_client(server.url))
-    df = pl.scan_parquet(home.lake / "comtrade/records/**/*.parquet").collect().filter(
-        (pl.col("reporter_code") == 410) & (pl.col("period") == "201907"))
+    df = (
+        pl.scan_parquet(home.lake / "comtrade/records/**/*.parquet")
+        .collect()
+        .filter((pl.col("reporter_code") == 410) & (pl.col("period") == "201907"))
+    )
     vintages = df.group_by("vintage").agg(pl.col("primary_value").sum())
     assert vintages.height == 2
     first, second = sorted(vintages["primary_value"].to_list())
@@ -72,8 +84,9 @@ def test_earlier_vintage_is_the_table_as_first_published(home: Paths, server: Fa
     assert second == pytest.approx(2 * sum(old.values()), rel=1e-6)  # the revision
 
 
-def test_second_revision_of_the_same_period_is_picked_up(home: Paths, server: FakeComtrade,
-                                                         make_client: Callable[..., Any]) -> None:
+def test_second_revision_of_the_same_period_is_picked_up(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     fetch_records(home, QUERY, make_client(server.url))
     server.revise(392, "201903", factor=1.2, released="2021-01-01T00:00:00")
     fetch_records(home, QUERY, make_client(server.url))
@@ -83,8 +96,9 @@ def test_second_revision_of_the_same_period_is_picked_up(home: Paths, server: Fa
     assert lake_rows(home.lake, latest_only=True) == server_rows(server.records)
 
 
-def test_without_availability_a_rerun_only_resumes(home: Paths, server: FakeComtrade,
-                                                   make_client: Callable[..., Any]) -> None:
+def test_without_availability_a_rerun_only_resumes(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     fetch_records(home, QUERY, make_client(server.url), check_availability=False)
     server.revise(410, "201907")
     summary = fetch_records(home, QUERY, make_client(server.url), check_availability=False)

@@ -9,9 +9,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ingest.comtrade.client import RetryPolicy
 from ingest.fx import rates
-from ingest.kcs.http import PoliteHttp
+from ingest.http import PoliteHttp, RetryPolicy
 from tests.fakes import japan_server
 
 # ECB csvdata layout (a subset of its columns). July 2019 monthly averages as the ECB publishes them:

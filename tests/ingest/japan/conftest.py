@@ -58,7 +58,7 @@ def japan_url(japan_state: japan_server.JapanState) -> Iterator[str]:
 
 @pytest.fixture
 def japan_client(japan_url: str) -> Any:
-    from ingest.comtrade.client import RetryPolicy
+    from ingest.http import RetryPolicy
     from ingest.japan.client import JapanClient
 
     return JapanClient(

@@ -11,8 +11,8 @@ from datetime import datetime, tzinfo
 import polars as pl
 import pytest
 
-from ingest.comtrade.client import RetryPolicy
 from ingest.config import Paths
+from ingest.http import RetryPolicy
 from ingest.japan import parse
 from ingest.japan.estat import (
     EstatAuthError,

@@ -46,7 +46,7 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def kcs_client(kcs_url: str, sleeps: list[float]) -> Any:
-    from ingest.comtrade.client import RetryPolicy
+    from ingest.http import RetryPolicy
     from ingest.kcs.client import KcsClient
 
     return KcsClient(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ingest.comtrade.client import RetryPolicy
+from ingest.http import RetryPolicy
 from ingest.kcs.client import (
     KcsAuthError,
     KcsClient,
