@@ -17,18 +17,22 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)
 	$(BIN)/semitrade run
 
+PY_DIRS := ingest orchestration serving tests bench
+
 test: $(STAMP)
-	$(BIN)/ruff check ingest orchestration tests
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/pytest
 
 # The Dagster UI on the offline sample's home; `SEMITRADE_HOME=data/live make dev` for real data.
 dev: $(STAMP)
 	export SEMITRADE_HOME=$${SEMITRADE_HOME:-data/sample}; \
-	DAGSTER_HOME=$$($(BIN)/python -m orchestration.instance) $(BIN)/dagster dev -w workspace.yaml
+	dagster_home=$$($(BIN)/python -m orchestration.instance) || exit 1; \
+	DAGSTER_HOME=$$dagster_home $(BIN)/dagster dev -w workspace.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check ingest orchestration tests
-	$(BIN)/ruff format --check ingest orchestration tests
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 
 clean:
 	rm -rf data/sample dbt_project/target dbt_project/logs  # data/live (real data) is kept

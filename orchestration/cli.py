@@ -9,6 +9,7 @@ import sys
 
 from ingest.config import HomeMixError
 from ingest.scope import ScopeError
+from serving.errors import ServingError
 
 # Each module in orchestration/commands registers its sub-commands; the handler is stored as `func`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except (CommandError, HomeMixError, ScopeError) as exc:
+    except (CommandError, ServingError, HomeMixError, ScopeError) as exc:
         print(f"semitrade {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

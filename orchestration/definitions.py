@@ -4,4 +4,6 @@ import dagster as dg
 
 from orchestration.defs import comtrade, comtrade_live, jobs, national, quality, warehouse
 
-defs = dg.Definitions.merge(comtrade.defs, comtrade_live.defs, warehouse.defs, quality.defs, national.defs, jobs.defs)
+defs = dg.Definitions.merge(
+    comtrade.defs, comtrade_live.defs, warehouse.defs, quality.defs, national.defs, jobs.defs
+)

@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 
 from ingest.config import Paths, paths
+from tests.published import published_home  # noqa: F401 - the session's published warehouse fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Parse the dbt project when it changed, before collection imports the Dagster definitions (which
+    read dbt's manifest and, by design, never parse on import)."""
+    from orchestration.resources import prepare_dbt_project  # noqa: PLC0415
+
+    prepare_dbt_project()
 
 
 @pytest.fixture

@@ -6,4 +6,8 @@ from pathlib import Path
 from ingest import reference_build
 
 FIXTURE_SHARED = Path(__file__).resolve().parent / "fixtures" / "shared_reference"
-SHARED = reference_build.DEFAULT_SHARED if (reference_build.DEFAULT_SHARED / "hs_reference").is_dir() else FIXTURE_SHARED
+SHARED = (
+    reference_build.DEFAULT_SHARED
+    if (reference_build.DEFAULT_SHARED / "hs_reference").is_dir()
+    else FIXTURE_SHARED
+)

@@ -204,8 +204,11 @@ def split_call(call: Call) -> list[Call]:
 
 def _split_for_url(call: Call) -> list[Call]:
     """Divide the longest comma list (usually the commodity codes) to shorten the URL."""
-    lists = [(len(",".join(map(str, v))), attr) for attr in ("cmd_codes", "partners", "periods", "flows")
-             if (v := getattr(call, attr)) is not None and len(v) > 1]
+    lists = [
+        (len(",".join(map(str, v))), attr)
+        for attr in ("cmd_codes", "partners", "periods", "flows")
+        if (v := getattr(call, attr)) is not None and len(v) > 1
+    ]
     if not lists:
         raise PlanError(f"{call.describe()}: the request URL is too long even for one value per list")
     _, attr = max(lists)
@@ -240,9 +243,21 @@ def plan_calls(
         for year, periods in sorted(by_year.items()):
             for chunk in (tuple(periods[i : i + max_periods]) for i in range(0, len(periods), max_periods)):
                 pending.append(
-                    Call(query.type_code, query.freq, query.cl_code, reporter, year, chunk,
-                         _dedupe(query.partners), _dedupe(query.cmd_codes), _dedupe(query.flows),
-                         query.partner2_code, query.mot_code, query.customs_code, cap)
+                    Call(
+                        query.type_code,
+                        query.freq,
+                        query.cl_code,
+                        reporter,
+                        year,
+                        chunk,
+                        _dedupe(query.partners),
+                        _dedupe(query.cmd_codes),
+                        _dedupe(query.flows),
+                        query.partner2_code,
+                        query.mot_code,
+                        query.customs_code,
+                        cap,
+                    )
                 )
     done: list[Call] = []
     while pending:

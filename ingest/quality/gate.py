@@ -34,9 +34,6 @@ from ingest.atomic import write_bytes_atomic
 from ingest.config import Paths
 from ingest.quality.specs import DatasetSpec, max_year
 
-# GE would otherwise try to send usage statistics (no network here) and draw progress bars.
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
 log = logging.getLogger(__name__)
 
 ERROR = "error"
@@ -427,6 +424,9 @@ def _prune_history(paths: Paths, keep: int = KEEP_RESULTS) -> None:
 def run_gate(paths: Paths, spec: DatasetSpec, *, build_docs: bool = True) -> GateResult:
     """Validate every lake file of ``spec``'s dataset; write the blocklist (always, possibly empty)
     and the data docs. Grain of the verdict: one lake file (= one landed file, one partition vintage)."""
+    # GE would otherwise try to send usage statistics (no network here): set before GE is first
+    # imported, when a gate runs (never when this module is imported)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     files = lake_files(paths, spec)
     result = GateResult(spec.source, spec.dataset, files=len(files), rows=0)
     if files:

@@ -40,9 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from orchestration.exports import SYNTHETIC_WARNING, export_table  # noqa: PLC0415 - keep `semitrade --help` fast
+    from serving.exports import SYNTHETIC_WARNING, export_table  # noqa: PLC0415 - keep `semitrade --help` fast
 
-    result = export_table(args.table, args.out, fmt=args.format, where=args.where, warehouse=published_warehouse(args))
+    result = export_table(
+        args.table, args.out, fmt=args.format, where=args.where, warehouse=published_warehouse(args)
+    )
     print(f"wrote {result.rows:,} rows of {args.table} to {result.path}")
     print(f"codebook: {result.codebook}")
     if result.renamed and any(k != v for k, v in result.renamed.items()):

@@ -27,7 +27,9 @@ def _codes(text: str | None, name: str, *, numeric: bool) -> tuple | None:
     if numeric:
         bad = [s for s in items if not s.isdigit()]
         if bad:
-            raise CommandError(f"--{name}: {', '.join(bad)} is not a numeric M49 code (e.g. 410 Korea, 392 Japan)")
+            raise CommandError(
+                f"--{name}: {', '.join(bad)} is not a numeric M49 code (e.g. 410 Korea, 392 Japan)"
+            )
         return tuple(int(s) for s in items)
     return tuple(s.upper() for s in items)
 
@@ -42,22 +44,33 @@ def register_fetch(fetch_sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--reporter", required=True, help="reporter M49 code(s), comma separated, e.g. 410")
     p.add_argument("--partner", help="partner M49 code(s), comma separated (0 = World); default all")
-    p.add_argument("--period", required=True, help="YYYYMM-YYYYMM, YYYY-YYYY or comma lists, e.g. 201901-201912")
+    p.add_argument(
+        "--period", required=True, help="YYYYMM-YYYYMM, YYYY-YYYY or comma lists, e.g. 201901-201912"
+    )
     p.add_argument("--cmd", help="HS code(s), comma separated, e.g. 281111,370790; default all")
     p.add_argument("--flow", help="flow code(s), comma separated, e.g. M,X; default all")
     p.add_argument("--freq", default="M", choices=("A", "M"), help="A annual or M monthly (default M)")
     p.add_argument("--cl", default="HS", help="classification: HS (as reported) or H0…H6 (default HS)")
-    p.add_argument("--plan", default="free", choices=("free", "premium"),
-                   help="subscription plan, sets the record cap per call (free 100,000; premium 250,000)")
-    p.add_argument("--no-availability", action="store_true",
-                   help="do not ask for availability first (no revision check)")
+    p.add_argument(
+        "--plan",
+        default="free",
+        choices=("free", "premium"),
+        help="subscription plan, sets the record cap per call (free 100,000; premium 250,000)",
+    )
+    p.add_argument(
+        "--no-availability", action="store_true", help="do not ask for availability first (no revision check)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run_fetch_comtrade)
 
 
 def _progress(event: FetchProgress) -> None:
-    print(f"[{event.done}/{event.total}] {event.status:8} {event.label}"
-          + (f": {event.rows} rows" if event.rows else ""), file=sys.stderr, flush=True)
+    print(
+        f"[{event.done}/{event.total}] {event.status:8} {event.label}"
+        + (f": {event.rows} rows" if event.rows else ""),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def run_fetch_comtrade(args: argparse.Namespace) -> int:
@@ -76,15 +89,23 @@ def run_fetch_comtrade(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     client = ComtradeClient.from_env()
     if not client.has_key:
-        print("semitrade fetch comtrade: COMTRADE_API_KEY is not set: using the keyless preview endpoint "
-              "(at most 500 records a call; it may refuse at times)", file=sys.stderr)
+        print(
+            "semitrade fetch comtrade: COMTRADE_API_KEY is not set: using the keyless preview endpoint "
+            "(at most 500 records a call; it may refuse at times)",
+            file=sys.stderr,
+        )
     paths = config.paths("real")
     config.check_home(paths, "real")
     try:
         with client:
-            summary = fetch_records(paths, query, client, plan=args.plan,
-                                    check_availability=not args.no_availability,
-                                    progress=None if args.quiet else _progress)
+            summary = fetch_records(
+                paths,
+                query,
+                client,
+                plan=args.plan,
+                check_availability=not args.no_availability,
+                progress=None if args.quiet else _progress,
+            )
     except (ComtradeError, PlanError, LandingError) as exc:
         raise CommandError(str(exc)) from None
     mode = "preview (no key)" if summary.preview else f"data API, {args.plan} plan"

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ingest.config import Paths, paths
+from orchestration.cli import CommandError
 
 
 def add_home_option(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +27,6 @@ def chosen_home(args: argparse.Namespace) -> Paths:
 
 def published_warehouse(args: argparse.Namespace) -> Path:
     """The published warehouse to read: --warehouse, else the chosen home's; a clear error when missing."""
-    from orchestration.cli import CommandError  # noqa: PLC0415 - the CLI imports this module
-
     if getattr(args, "warehouse", None):
         return Path(args.warehouse)
     store = chosen_home(args)

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from orchestration.report import build_report  # noqa: PLC0415 - plotly is slow to import
+    from serving.report import build_report  # noqa: PLC0415 - plotly is slow to import
 
     report = build_report(args.out, warehouse=published_warehouse(args))
     print(

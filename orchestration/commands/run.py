@@ -138,6 +138,14 @@ def execute_job(store: Paths, job_name: str, ops: dict[str, dict], *, full_refre
 
     import dagster as dg  # noqa: PLC0415 - Dagster is slow to import; only run/build need it
 
+    from orchestration.resources import DbtParseError, prepare_dbt_project  # noqa: PLC0415
+
+    try:
+        # the definitions read dbt's manifest: refresh it when the dbt project changed
+        prepare_dbt_project(store.home)
+    except DbtParseError as exc:
+        raise CommandError(str(exc)) from None
+
     from orchestration.definitions import defs  # noqa: PLC0415
 
     job = defs.resolve_job_def(job_name)

@@ -15,13 +15,14 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from ingest.config import paths
+from ingest.config import Paths, paths
 from ingest.quality.gate import GateResult, run_gate
 from ingest.quality.quarantine import quarantine_rows
 from ingest.quality.specs import SPECS, DatasetSpec
+from orchestration.resources import STORE, SemitradeStore
 
 
-def _metadata(result: GateResult) -> dict[str, object]:
+def _metadata(result: GateResult, store: Paths) -> dict[str, object]:
     blocked_md = "\n".join(f"- `{line}`" for line in result.lines(limit=30)) or "_nothing blocked or flagged_"
     meta: dict[str, object] = {
         "files_validated": result.files,
@@ -30,7 +31,7 @@ def _metadata(result: GateResult) -> dict[str, object]:
         "files_with_schema_errors": len(result.schema_failures),
         "files_flagged": len(result.warnings),
         "rows_flagged": sum(f.unexpected_count for fs in result.warnings.values() for f in fs),
-        "quarantine_rows_total": quarantine_rows(paths()),
+        "quarantine_rows_total": quarantine_rows(store),
         "failures": dg.MetadataValue.md(blocked_md),
     }
     if result.blocklist:
@@ -40,14 +41,16 @@ def _metadata(result: GateResult) -> dict[str, object]:
     return meta
 
 
-def evaluate(spec: DatasetSpec) -> dg.AssetCheckResult:
-    """Run the gate for ``spec`` and turn the verdict into a check result."""
-    result = run_gate(paths(), spec)
+def evaluate(spec: DatasetSpec, store: Paths | None = None) -> dg.AssetCheckResult:
+    """Run the gate for ``spec`` on ``store`` (default: the current SEMITRADE_HOME) and turn the verdict
+    into a check result."""
+    store = store or paths()
+    result = run_gate(store, spec)
     if result.schema_failures:
         severity = dg.AssetCheckSeverity.ERROR
     else:
         severity = dg.AssetCheckSeverity.WARN
-    return dg.AssetCheckResult(passed=result.passed, severity=severity, metadata=_metadata(result))
+    return dg.AssetCheckResult(passed=result.passed, severity=severity, metadata=_metadata(result, store))
 
 
 def gate_check(spec_factory: Callable[[], DatasetSpec]) -> dg.AssetChecksDefinition:
@@ -65,10 +68,12 @@ def gate_check(spec_factory: Callable[[], DatasetSpec]) -> dg.AssetChecksDefinit
             "unit-value outliers flagged. Data docs: $SEMITRADE_HOME/quality/data_docs/index.html."
         ),
     )
-    def _check() -> dg.AssetCheckResult:
-        return evaluate(spec_factory())
+    def _check(store: SemitradeStore) -> dg.AssetCheckResult:
+        return evaluate(spec_factory(), store.paths())
 
     return _check
 
 
-defs = dg.Definitions(asset_checks=[gate_check(factory) for factory in SPECS.values()])
+defs = dg.Definitions(
+    asset_checks=[gate_check(factory) for factory in SPECS.values()], resources={"store": STORE}
+)

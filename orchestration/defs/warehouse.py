@@ -14,9 +14,9 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pydantic import Field
 
 from ingest.atomic import write_atomic
-from ingest.config import paths
-from orchestration.resources import dbt_project, dbt_resource
+from orchestration.resources import STORE, SemitradeStore, dbt_project, dbt_resource, prepare_if_dev
 
+prepare_if_dev()  # `dagster dev` only: re-parse the dbt project if it changed since the last parse
 PROJECT = dbt_project()
 
 
@@ -70,18 +70,20 @@ def incremental_schema_drift(build_db: Path, manifest_path: Path) -> dict[str, l
 
 @dbt_assets(manifest=PROJECT.manifest_path, dagster_dbt_translator=FolderGroupTranslator())
 def semitrade_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, store: SemitradeStore, config: DbtBuildConfig
 ) -> Iterator[Any]:
     """`dbt build` of seeds, staging views and mart tables into the build warehouse (tests included).
 
     fct_trade_flows builds incrementally (the Comtrade partitions with new lake files), and so do the
     mirror reports and the reconciled flows (the slices those partitions change); a full
     refresh when asked, or when its table predates columns the project now defines."""
-    store = paths()
-    store.warehouse_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["SEMITRADE_HOME"] = str(store.home)
+    home = store.paths()
+    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    # dbt finds the lake and the warehouse through SEMITRADE_HOME (profiles.yml, the sources): the dbt
+    # process inherits this run's environment, so the home is set here, when the asset runs.
+    os.environ["SEMITRADE_HOME"] = str(home.home)
     args = ["build"]
-    drift = incremental_schema_drift(store.build_db, PROJECT.manifest_path)
+    drift = incremental_schema_drift(home.build_db, PROJECT.manifest_path)
     if drift:
         context.log.warning(
             f"full refresh: the warehouse's incremental tables lack columns this version defines: {drift}"
@@ -136,10 +138,10 @@ def publish_warehouse(build_db: Path, serving_db: Path, required: Iterable[str] 
         "dbt build, published with one atomic rename so readers never block the pipeline or see a partial build."
     ),
 )
-def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def published_warehouse(context: dg.AssetExecutionContext, store: SemitradeStore) -> dg.MaterializeResult:
     """Publish the build warehouse; metadata lists every mart table with its row count."""
-    store = paths()
-    serving = publish_warehouse(store.build_db, store.serving_db)
+    home = store.paths()
+    serving = publish_warehouse(home.build_db, home.serving_db)
     with duckdb.connect(str(serving), read_only=True) as con:
         tables = [
             r[0]
@@ -169,5 +171,5 @@ def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResu
 
 defs = dg.Definitions(
     assets=[semitrade_dbt_assets, published_warehouse],
-    resources={"dbt": dbt_resource(PROJECT)},
+    resources={"dbt": dbt_resource(PROJECT), "store": STORE},
 )

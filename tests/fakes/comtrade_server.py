@@ -29,7 +29,10 @@ from urllib.parse import parse_qs, urlsplit
 from ingest.comtrade.schema import API_FIELDS
 
 API_KEY = "fake-key-0123456789abcdef"
-QUOTA_BODY = {"statusCode": 403, "message": "Out of call volume quota. Quota will be replenished in 05:43:21."}
+QUOTA_BODY = {
+    "statusCode": 403,
+    "message": "Out of call volume quota. Quota will be replenished in 05:43:21.",
+}
 INVALID_KEY_BODY = {
     "statusCode": 401,
     "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
@@ -44,7 +47,14 @@ FILTERS = {
     "customsCode": "customsCode",
     "motCode": "motCode",
 }
-KNOWN_PARAMS = set(FILTERS) | {"maxRecords", "format", "breakdownMode", "includeDesc", "countOnly", "aggregateBy"}
+KNOWN_PARAMS = set(FILTERS) | {
+    "maxRecords",
+    "format",
+    "breakdownMode",
+    "includeDesc",
+    "countOnly",
+    "aggregateBy",
+}
 
 
 def make_record(
@@ -63,24 +73,53 @@ def make_record(
     annual = len(period) == 4
     year, month = int(period[:4]), (52 if annual else int(period[4:]))
     return {
-        "typeCode": "C", "freqCode": "A" if annual else "M",
+        "typeCode": "C",
+        "freqCode": "A" if annual else "M",
         "refPeriodId": int(f"{year}0101") if annual else int(f"{period}01"),
-        "refYear": year, "refMonth": month, "period": period,
-        "reporterCode": reporter, "reporterISO": f"R{reporter}", "reporterDesc": f"Reporter {reporter}",
-        "flowCode": flow, "flowDesc": {"M": "Import", "X": "Export"}.get(flow, flow),
-        "partnerCode": partner, "partnerISO": "W00" if partner == 0 else f"P{partner}",
+        "refYear": year,
+        "refMonth": month,
+        "period": period,
+        "reporterCode": reporter,
+        "reporterISO": f"R{reporter}",
+        "reporterDesc": f"Reporter {reporter}",
+        "flowCode": flow,
+        "flowDesc": {"M": "Import", "X": "Export"}.get(flow, flow),
+        "partnerCode": partner,
+        "partnerISO": "W00" if partner == 0 else f"P{partner}",
         "partnerDesc": "World" if partner == 0 else f"Partner {partner}",
-        "partner2Code": partner2, "partner2ISO": "W00" if partner2 == 0 else f"P{partner2}",
+        "partner2Code": partner2,
+        "partner2ISO": "W00" if partner2 == 0 else f"P{partner2}",
         "partner2Desc": "World" if partner2 == 0 else f"Partner {partner2}",
-        "classificationCode": "H5", "classificationSearchCode": "HS", "isOriginalClassification": True,
-        "cmdCode": cmd, "cmdDesc": f"HS {cmd}", "aggrLevel": 6, "isLeaf": True,
-        "customsCode": customs, "customsDesc": "TOTAL CPC" if customs == "C00" else customs,
-        "mosCode": "0", "motCode": mot, "motDesc": "TOTAL MOT" if mot == 0 else f"MOT {mot}",
-        "qtyUnitCode": 8, "qtyUnitAbbr": "kg", "qty": round(value / 10, 2), "isQtyEstimated": False,
-        "altQtyUnitCode": 8, "altQtyUnitAbbr": "kg", "altQty": round(value / 10, 2), "isAltQtyEstimated": False,
-        "netWgt": round(value / 10, 2), "isNetWgtEstimated": False, "grossWgt": None, "isGrossWgtEstimated": False,
-        "cifvalue": value if flow == "M" else None, "fobvalue": value if flow == "X" else None,
-        "primaryValue": value, "legacyEstimationFlag": 0, "isReported": True, "isAggregate": partner == 0,
+        "classificationCode": "H5",
+        "classificationSearchCode": "HS",
+        "isOriginalClassification": True,
+        "cmdCode": cmd,
+        "cmdDesc": f"HS {cmd}",
+        "aggrLevel": 6,
+        "isLeaf": True,
+        "customsCode": customs,
+        "customsDesc": "TOTAL CPC" if customs == "C00" else customs,
+        "mosCode": "0",
+        "motCode": mot,
+        "motDesc": "TOTAL MOT" if mot == 0 else f"MOT {mot}",
+        "qtyUnitCode": 8,
+        "qtyUnitAbbr": "kg",
+        "qty": round(value / 10, 2),
+        "isQtyEstimated": False,
+        "altQtyUnitCode": 8,
+        "altQtyUnitAbbr": "kg",
+        "altQty": round(value / 10, 2),
+        "isAltQtyEstimated": False,
+        "netWgt": round(value / 10, 2),
+        "isNetWgtEstimated": False,
+        "grossWgt": None,
+        "isGrossWgtEstimated": False,
+        "cifvalue": value if flow == "M" else None,
+        "fobvalue": value if flow == "X" else None,
+        "primaryValue": value,
+        "legacyEstimationFlag": 0,
+        "isReported": True,
+        "isAggregate": partner == 0,
     }
 
 
@@ -179,7 +218,9 @@ class FakeComtrade:
         self.ignore_range = False
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -204,11 +245,16 @@ class FakeComtrade:
 
     def checksum(self, reporter: int, period: str) -> str:
         """A checksum of every record of one reporter-period (changes when the data change)."""
-        rows = sorted(json.dumps(r, sort_keys=True) for r in self.records
-                      if r["reporterCode"] == reporter and r["period"] == period)
+        rows = sorted(
+            json.dumps(r, sort_keys=True)
+            for r in self.records
+            if r["reporterCode"] == reporter and r["period"] == period
+        )
         return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:32]
 
-    def revise(self, reporter: int, period: str, factor: float = 1.1, released: str = "2021-06-30T00:00:00") -> int:
+    def revise(
+        self, reporter: int, period: str, factor: float = 1.1, released: str = "2021-06-30T00:00:00"
+    ) -> int:
         """Publish a revision: multiply the values of one reporter-period and bump its release."""
         n = 0
         for rec in self.records:
@@ -226,11 +272,21 @@ class FakeComtrade:
         if any(k not in KNOWN_PARAMS for k in params):
             return []
         wanted = {FILTERS[k]: set(v.split(",")) for k, v in params.items() if k in FILTERS and v != ""}
-        return [r for r in self.records if r["freqCode"] == freq
-                and all(str(r[f]) in vals for f, vals in wanted.items())]
+        return [
+            r
+            for r in self.records
+            if r["freqCode"] == freq and all(str(r[f]) in vals for f, vals in wanted.items())
+        ]
 
-    def add_bulk_file(self, reporter: int, period: str, records: list[dict[str, Any]], *, file_hash: str | None = None,
-                      published: str = "2024-03-10T04:54:11Z") -> str:
+    def add_bulk_file(
+        self,
+        reporter: int,
+        period: str,
+        records: list[dict[str, Any]],
+        *,
+        file_hash: str | None = None,
+        published: str = "2024-03-10T04:54:11Z",
+    ) -> str:
         """Publish a bulk gzip TSV for one reporter-period; returns its hash (the listing's fileUrl)."""
         lines = ["\t".join(API_FIELDS)]
         for rec in records:
@@ -238,11 +294,20 @@ class FakeComtrade:
         raw = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
         file_hash = file_hash or hashlib.sha256(raw).hexdigest()
         meta = {
-            "fileUrl": file_hash, "fileSize": f"{len(raw) / 1024:.2f} KB", "isOriginalClassification": True,
-            "reporterCode": reporter, "freqCode": "A" if len(period) == 4 else "M", "typeCode": "C",
-            "classificationCode": "H5", "refPeriodId": int(f"{period}0101" if len(period) == 4 else f"{period}01"),
-            "period": int(period), "publicationDate": published, "partitionKey": str(reporter), "rowKey": file_hash,
-            "timestamp": "2024-03-10T04:54:11.8900761+00:00", "eTag": "W/\"datetime'2024-03-10T04%3A54%3A11Z'\"",
+            "fileUrl": file_hash,
+            "fileSize": f"{len(raw) / 1024:.2f} KB",
+            "isOriginalClassification": True,
+            "reporterCode": reporter,
+            "freqCode": "A" if len(period) == 4 else "M",
+            "typeCode": "C",
+            "classificationCode": "H5",
+            "refPeriodId": int(f"{period}0101" if len(period) == 4 else f"{period}01"),
+            "period": int(period),
+            "publicationDate": published,
+            "partitionKey": str(reporter),
+            "rowKey": file_hash,
+            "timestamp": "2024-03-10T04:54:11.8900761+00:00",
+            "eTag": "W/\"datetime'2024-03-10T04%3A54%3A11Z'\"",
         }
         self.bulk[file_hash] = (meta, raw)
         return file_hash
@@ -271,8 +336,15 @@ class FakeComtrade:
 
         return Handler
 
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str = "application/json; charset=utf-8",
-              headers: dict[str, str] | None = None, entry: LoggedRequest | None = None) -> None:
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        ctype: str = "application/json; charset=utf-8",
+        headers: dict[str, str] | None = None,
+        entry: LoggedRequest | None = None,
+    ) -> None:
         if entry is not None:
             entry.status = status
         h.send_response(status)
@@ -291,8 +363,12 @@ class FakeComtrade:
         path = parts.path
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         key = h.headers.get("Ocp-Apim-Subscription-Key")
-        entry = LoggedRequest(path, params, key is not None, headers={k: v for k, v in h.headers.items()
-                                                                       if k.lower() != "ocp-apim-subscription-key"})
+        entry = LoggedRequest(
+            path,
+            params,
+            key is not None,
+            headers={k: v for k, v in h.headers.items() if k.lower() != "ocp-apim-subscription-key"},
+        )
         with self._lock:
             self.log.append(entry)
         fault = self._take_fault(path)
@@ -313,14 +389,31 @@ class FakeComtrade:
             cap = self.cap if path.startswith("/data/") else self.preview_cap
             limit = min(cap, int(params.get("maxRecords") or cap))
             rows = self.select({k: v for k, v in params.items()}, segs[4])[:limit]
-            self._json(h, 200, {"elapsedTime": "0.01 secs", "count": len(rows), "data": rows, "error": ""}, entry)
+            self._json(
+                h, 200, {"elapsedTime": "0.01 secs", "count": len(rows), "data": rows, "error": ""}, entry
+            )
         elif path.startswith(("/data/v1/getDa/", "/public/v1/getDa/")):
-            self._json(h, 200, {"elapsedTime": "0.01 secs", "count": len(rows := self._availability(params)),
-                                "data": rows, "error": ""}, entry)
+            self._json(
+                h,
+                200,
+                {
+                    "elapsedTime": "0.01 secs",
+                    "count": len(rows := self._availability(params)),
+                    "data": rows,
+                    "error": "",
+                },
+                entry,
+            )
         elif path.startswith("/bulk/v1/get/"):
-            rows = [m for m, _ in self.bulk.values()
-                    if not params.get("reporterCode") or str(m["reporterCode"]) in params["reporterCode"].split(",")]
-            self._json(h, 200, {"elapsedTime": "0.01 secs", "count": len(rows), "data": rows, "error": ""}, entry)
+            rows = [
+                m
+                for m, _ in self.bulk.values()
+                if not params.get("reporterCode")
+                or str(m["reporterCode"]) in params["reporterCode"].split(",")
+            ]
+            self._json(
+                h, 200, {"elapsedTime": "0.01 secs", "count": len(rows), "data": rows, "error": ""}, entry
+            )
         elif path.startswith("/bulk/v1/file/") and len(segs) == 5 and segs[4] in self.bulk:
             self._bulk_file(h, segs[4], entry)
         elif path.startswith("/files/v1/app/reference/") and segs[-1] in self.references:
@@ -338,12 +431,22 @@ class FakeComtrade:
                 continue
             rel = self.release(rep, per)
             total = sum(1 for r in self.records if r["reporterCode"] == rep and r["period"] == per)
-            out.append({
-                "typeCode": "C", "freqCode": "A" if len(per) == 4 else "M", "period": per, "reporterCode": rep,
-                "reporterISO": f"R{rep}", "reporterDesc": f"Reporter {rep}", "classificationCode": "H5",
-                "isOriginalClassification": True, "totalRecords": total, "datasetChecksum": self.checksum(rep, per),
-                "firstReleased": rel.first_released, "lastReleased": rel.last_released,
-            })
+            out.append(
+                {
+                    "typeCode": "C",
+                    "freqCode": "A" if len(per) == 4 else "M",
+                    "period": per,
+                    "reporterCode": rep,
+                    "reporterISO": f"R{rep}",
+                    "reporterDesc": f"Reporter {rep}",
+                    "classificationCode": "H5",
+                    "isOriginalClassification": True,
+                    "totalRecords": total,
+                    "datasetChecksum": self.checksum(rep, per),
+                    "firstReleased": rel.first_released,
+                    "lastReleased": rel.last_released,
+                }
+            )
         return out
 
     def _bulk_file(self, h: BaseHTTPRequestHandler, file_hash: str, entry: LoggedRequest) -> None:
@@ -358,7 +461,9 @@ class FakeComtrade:
         h.send_response(status)
         h.send_header("Content-Type", "application/TSV")
         h.send_header("Content-Length", str(len(body)))
-        name = f"C/{meta['freqCode']}/{meta['reporterCode']}/C_{meta['freqCode']}_{meta['reporterCode']}.txt.gz"
+        name = (
+            f"C/{meta['freqCode']}/{meta['reporterCode']}/C_{meta['freqCode']}_{meta['reporterCode']}.txt.gz"
+        )
         h.send_header("Content-Disposition", f'attachment; filename="{name}"; size={len(raw)}')
         if start:
             h.send_header("Content-Range", f"bytes {start}-{len(raw) - 1}/{len(raw)}")
@@ -376,11 +481,21 @@ class FakeComtrade:
         """Serve ``fault``; False when the request should then be answered normally (slow)."""
         kind = fault.kind
         if kind == "429":
-            self._send(h, 429, f"Rate limit is exceeded. Try again in {fault.retry_after} seconds.".encode(),
-                       "text/plain", entry=entry)
+            self._send(
+                h,
+                429,
+                f"Rate limit is exceeded. Try again in {fault.retry_after} seconds.".encode(),
+                "text/plain",
+                entry=entry,
+            )
         elif kind == "429-header":
-            self._send(h, 429, json.dumps({"statusCode": 429, "message": "Rate limit is exceeded."}).encode(),
-                       headers={"Retry-After": str(fault.retry_after)}, entry=entry)
+            self._send(
+                h,
+                429,
+                json.dumps({"statusCode": 429, "message": "Rate limit is exceeded."}).encode(),
+                headers={"Retry-After": str(fault.retry_after)},
+                entry=entry,
+            )
         elif kind == "5xx":
             self._send(h, 503, b"<html><body>Service Unavailable</body></html>", "text/html", entry=entry)
         elif kind == "quota":
@@ -388,13 +503,24 @@ class FakeComtrade:
         elif kind == "invalid-key":
             self._json(h, 401, INVALID_KEY_BODY, entry)
         elif kind == "forbidden-key":
-            self._json(h, 403, {"statusCode": 403, "message": "Forbidden: the subscription key is invalid or expired."},
-                       entry)
+            self._json(
+                h,
+                403,
+                {"statusCode": 403, "message": "Forbidden: the subscription key is invalid or expired."},
+                entry,
+            )
         elif kind == "html":
-            self._send(h, 200, b"<!DOCTYPE html><html><body>The service is temporarily unavailable.</body></html>",
-                       "text/html", entry=entry)
+            self._send(
+                h,
+                200,
+                b"<!DOCTYPE html><html><body>The service is temporarily unavailable.</body></html>",
+                "text/html",
+                entry=entry,
+            )
         elif kind == "truncated":
-            body = json.dumps({"elapsedTime": "0.01 secs", "count": 2, "data": [{"typeCode": "C"}] * 2}).encode()
+            body = json.dumps(
+                {"elapsedTime": "0.01 secs", "count": 2, "data": [{"typeCode": "C"}] * 2}
+            ).encode()
             self._send(h, 200, body[: len(body) // 2], entry=entry)
         elif kind == "reset":
             entry.status = -1
@@ -410,8 +536,11 @@ class FakeComtrade:
 
 def reference_payloads(folder: Path) -> dict[str, bytes]:
     """Recorded reference lists under ``folder`` (reference_<Name>.json) keyed by served name <Name>.json."""
-    return {p.name.removeprefix("reference_"): p.read_bytes() for p in folder.glob("reference_*.json")
-            if not p.name.endswith(".meta.json")}
+    return {
+        p.name.removeprefix("reference_"): p.read_bytes()
+        for p in folder.glob("reference_*.json")
+        if not p.name.endswith(".meta.json")
+    }
 
 
 def gzip_bytes(text: str) -> bytes:
@@ -422,8 +551,17 @@ def gzip_bytes(text: str) -> bytes:
     return buf.getvalue()
 
 
-ROW_FIELDS = ("reporterCode", "partnerCode", "partner2Code", "period", "cmdCode", "flowCode", "customsCode",
-              "motCode", "primaryValue")
+ROW_FIELDS = (
+    "reporterCode",
+    "partnerCode",
+    "partner2Code",
+    "period",
+    "cmdCode",
+    "flowCode",
+    "customsCode",
+    "motCode",
+    "primaryValue",
+)
 
 
 def server_rows(records: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:

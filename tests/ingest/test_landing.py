@@ -11,7 +11,13 @@ from ingest.landing import LandingError, land, read_manifest, safe_params
 
 
 def test_refetch_with_new_bytes_writes_a_new_file_and_keeps_the_old(store: Paths) -> None:
-    kw = dict(source="comtrade", dataset="records", partition="freq=M/year=2019/reporter=410", stem="get", params={"period": "2019"})
+    kw = dict(
+        source="comtrade",
+        dataset="records",
+        partition="freq=M/year=2019/reporter=410",
+        stem="get",
+        params={"period": "2019"},
+    )
     first, new1 = land(store, content=b'{"v":1}', **kw)
     second, new2 = land(store, content=b'{"v":2}', **kw)
     same, new3 = land(store, content=b'{"v":1}', **kw)
@@ -22,8 +28,21 @@ def test_refetch_with_new_bytes_writes_a_new_file_and_keeps_the_old(store: Paths
 
 
 def test_manifest_never_holds_a_key(store: Paths) -> None:
-    params = {"reporterCode": "410", "subscription-key": "SECRET-1", "serviceKey": "SECRET-2", "api_key": "SECRET-3"}
-    land(store, source="kcs", dataset="items", partition="year=2019", stem="x", content=b"<xml/>", params=params)
+    params = {
+        "reporterCode": "410",
+        "subscription-key": "SECRET-1",
+        "serviceKey": "SECRET-2",
+        "api_key": "SECRET-3",
+    }
+    land(
+        store,
+        source="kcs",
+        dataset="items",
+        partition="year=2019",
+        stem="x",
+        content=b"<xml/>",
+        params=params,
+    )
     text = store.manifest.read_text()
     assert "SECRET" not in text
     assert json.loads(text)["params"] == {"reporterCode": "410"}

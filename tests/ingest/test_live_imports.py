@@ -38,7 +38,9 @@ def test_live_modules_load_no_sample_module() -> None:
         "    importlib.import_module(name)\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    )
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert set(LIVE_MODULES) <= loaded
     assert loaded & SAMPLE_MODULES == set()

@@ -53,10 +53,23 @@ def test_generation_is_deterministic(generator: sample.SampleGenerator) -> None:
 
 @pytest.mark.parametrize(
     ("year", "version"),
-    [(2005, "H2"), (2006, "H2"), (2007, "H3"), (2011, "H3"), (2012, "H4"), (2016, "H4"), (2017, "H5"), (2021, "H5"), (2022, "H6"), (2024, "H6")],
+    [
+        (2005, "H2"),
+        (2006, "H2"),
+        (2007, "H3"),
+        (2011, "H3"),
+        (2012, "H4"),
+        (2016, "H4"),
+        (2017, "H5"),
+        (2021, "H5"),
+        (2022, "H6"),
+        (2024, "H6"),
+    ],
     ids=lambda v: str(v),
 )
-def test_reporters_use_the_hs_version_of_the_year(generator: sample.SampleGenerator, year: int, version: str) -> None:
+def test_reporters_use_the_hs_version_of_the_year(
+    generator: sample.SampleGenerator, year: int, version: str
+) -> None:
     body = json.loads(generator.response(410, "A", year).content)
     assert {r["classificationCode"] for r in body["data"]} == {version}
 
@@ -106,7 +119,11 @@ def test_mirror_reports_disagree_like_cif_and_fob(generator: sample.SampleGenera
 
 
 def test_world_rows_exceed_the_bilateral_sum_and_are_flagged(kor_2019: dict) -> None:
-    rows = [r for r in kor_2019["data"] if r["period"] == "201903" and r["flowCode"] == "X" and r["cmdCode"] == "854232"]
+    rows = [
+        r
+        for r in kor_2019["data"]
+        if r["period"] == "201903" and r["flowCode"] == "X" and r["cmdCode"] == "854232"
+    ]
     world = [r for r in rows if r["partnerCode"] == 0]
     bilateral = [r for r in rows if r["partnerCode"] != 0]
     assert len(world) == 1 and world[0]["isAggregate"] is True and world[0]["partnerISO"] == "W00"
@@ -131,4 +148,7 @@ def test_landing_the_sample_marks_origin_and_is_idempotent(store) -> None:
     entries = list(read_manifest(store, source="comtrade"))
     assert len(entries) == 6
     assert {e.origin for e in entries} == {"sample"}
-    assert {e.partition for e in entries} >= {"freq=M/year=2019/reporter=410", "freq=A/year=2006/reporter=392"}
+    assert {e.partition for e in entries} >= {
+        "freq=M/year=2019/reporter=410",
+        "freq=A/year=2006/reporter=392",
+    }

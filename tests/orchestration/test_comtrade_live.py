@@ -49,8 +49,14 @@ def test_a_partition_lands_exactly_the_servers_totals(server: FakeComtrade) -> N
     # THEN the lake holds every total row of Korea 2019 once, and no breakdown row
     assert result.success
     lake = _lake(paths())
-    expected = [r for r in server.records if r["reporterCode"] == 410 and r["partner2Code"] == 0
-                and r["motCode"] == 0 and r["customsCode"] == "C00"]
+    expected = [
+        r
+        for r in server.records
+        if r["reporterCode"] == 410
+        and r["partner2Code"] == 0
+        and r["motCode"] == 0
+        and r["customsCode"] == "C00"
+    ]
     assert lake.height == len(expected) == 12 * 3 * 2 * 2
     assert lake["primary_value"].sum() == pytest.approx(sum(r["primaryValue"] for r in expected))
     assert set(lake["reporter_code"]) == {410} and set(lake["origin"]) == {"live"}
@@ -69,9 +75,14 @@ def test_a_quota_stop_fails_the_partition_with_the_replenish_time(server: FakeCo
 def test_sensor_requests_only_changed_reporter_years(server: FakeComtrade) -> None:
     # GIVEN a first sensor evaluation that sees every release for the first time
     instance = dg.DagsterInstance.ephemeral()
-    with dg.build_sensor_context(instance=instance, definitions=dg.Definitions(
-        assets=[comtrade_live.comtrade_live_records], jobs=[comtrade_live.comtrade_live_job],
-        sensors=[comtrade_live.comtrade_availability_sensor])) as ctx:
+    with dg.build_sensor_context(
+        instance=instance,
+        definitions=dg.Definitions(
+            assets=[comtrade_live.comtrade_live_records],
+            jobs=[comtrade_live.comtrade_live_job],
+            sensors=[comtrade_live.comtrade_availability_sensor],
+        ),
+    ) as ctx:
         first = comtrade_live.comtrade_availability_sensor(ctx)
     keys = sorted(r.partition_key for r in first.run_requests)
     assert keys == ["392|2019", "410|2019"]  # Dagster orders dimensions by name: reporter|year
@@ -109,7 +120,7 @@ def test_main_landing_asset_in_live_mode_pulls_from_the_api(
 
     scope = tmp_path / "scope.toml"
     scope.write_text(
-        "[scope]\nreporters = [392]\npartners = []\nfirst_year = 2019\nlast_year = 2019\ncomtrade_freqs = [\"M\"]\n",
+        '[scope]\nreporters = [392]\npartners = []\nfirst_year = 2019\nlast_year = 2019\ncomtrade_freqs = ["M"]\n',
         encoding="utf-8",
     )
     monkeypatch.setenv("SEMITRADE_SCOPE", str(scope))
@@ -122,4 +133,7 @@ def test_main_landing_asset_in_live_mode_pulls_from_the_api(
     assert result.success
     lake = _lake(paths())
     assert lake.height == 12 * 3 * 2 * 2 and set(lake["origin"]) == {"live"}
-    assert result.asset_materializations_for_node("comtrade__landed_responses")[0].metadata["mode"].value == "live"
+    assert (
+        result.asset_materializations_for_node("comtrade__landed_responses")[0].metadata["mode"].value
+        == "live"
+    )

@@ -20,7 +20,12 @@ import pytest
 from ingest.config import Paths, paths
 from orchestration.cli import main as cli_main
 
-SCOPE = {"mode": "sample", "reporters": [410, 392, 156], "monthly_years": [2018, 2019, 2020], "annual_years": [2006, 2007, 2019]}
+SCOPE = {
+    "mode": "sample",
+    "reporters": [410, 392, 156],
+    "monthly_years": [2018, 2019, 2020],
+    "annual_years": [2006, 2007, 2019],
+}
 
 
 @pytest.fixture(scope="module")
@@ -56,20 +61,33 @@ def test_the_main_job_succeeds_with_all_dbt_tests(built: tuple[Paths, dg.Execute
     assert lake_meta["rows_quarantined"].value == 0
 
 
-def test_fact_rows_equal_the_lake_rows(built: tuple[Paths, dg.ExecuteInProcessResult], con: duckdb.DuckDBPyConnection) -> None:
+def test_fact_rows_equal_the_lake_rows(
+    built: tuple[Paths, dg.ExecuteInProcessResult], con: duckdb.DuckDBPyConnection
+) -> None:
     store, _ = built
     lake = pl.scan_parquet(str(store.lake / "comtrade" / "records" / "**" / "*.parquet")).collect()
-    n, total = con.execute("select count(*), sum(value_usd) from fct_trade_flows where source = 'comtrade'").fetchone()
+    n, total = con.execute(
+        "select count(*), sum(value_usd) from fct_trade_flows where source = 'comtrade'"
+    ).fetchone()
     assert n == lake.height > 10_000
     assert total == pytest.approx(lake["primary_value"].sum(), rel=1e-12)
-    assert con.execute("select count(distinct reporter_code) from fct_trade_flows where source = 'comtrade'").fetchone()[0] == 3
+    assert (
+        con.execute(
+            "select count(distinct reporter_code) from fct_trade_flows where source = 'comtrade'"
+        ).fetchone()[0]
+        == 3
+    )
 
 
 def test_every_row_is_labelled_synthetic(con: duckdb.DuckDBPyConnection) -> None:
-    assert con.execute("select distinct origin, is_synthetic from fct_trade_flows").fetchall() == [("sample", True)]
+    assert con.execute("select distinct origin, is_synthetic from fct_trade_flows").fetchall() == [
+        ("sample", True)
+    ]
 
 
-def test_korea_hydrogen_fluoride_imports_from_japan_collapse_after_july_2019(con: duckdb.DuckDBPyConnection) -> None:
+def test_korea_hydrogen_fluoride_imports_from_japan_collapse_after_july_2019(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
     rows = con.execute(
         """
         select f.period_key, f.value_usd
@@ -90,13 +108,17 @@ def test_korea_hydrogen_fluoride_imports_from_japan_collapse_after_july_2019(con
 
 
 def test_world_rows_are_flagged_aggregate(con: duckdb.DuckDBPyConnection) -> None:
-    flagged = con.execute("select count(*) from fct_trade_flows where partner_code = 0 and not is_aggregate").fetchone()[0]
+    flagged = con.execute(
+        "select count(*) from fct_trade_flows where partner_code = 0 and not is_aggregate"
+    ).fetchone()[0]
     world = con.execute("select count(*) from fct_trade_flows where partner_code = 0").fetchone()[0]
     assert flagged == 0 and world > 0
 
 
 def test_products_carry_segments_across_hs_versions(con: duckdb.DuckDBPyConnection) -> None:
-    rows = dict(con.execute("select hs_version, count(distinct segment) from fct_trade_flows group by 1").fetchall())
+    rows = dict(
+        con.execute("select hs_version, count(distinct segment) from fct_trade_flows group by 1").fetchall()
+    )
     assert rows == {"H2": 3, "H3": 3, "H5": 3}
     assert con.execute("select count(*) from fct_trade_flows where segment is null").fetchone()[0] == 0
 
@@ -106,13 +128,24 @@ def test_published_file_is_read_only_and_complete(built: tuple[Paths, dg.Execute
     mode = store.serving_db.stat().st_mode
     assert not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     with duckdb.connect(str(store.serving_db), read_only=True) as c:
-        names = {r[0] for r in c.execute("select table_name from information_schema.tables where table_schema = 'main'").fetchall()}
+        names = {
+            r[0]
+            for r in c.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+        }
         assert {"fct_trade_flows", "dim_country", "dim_product", "dim_period", "dim_flow"} <= names
-        comment = c.execute("select comment from duckdb_tables() where table_name = 'fct_trade_flows'").fetchone()[0]
+        comment = c.execute(
+            "select comment from duckdb_tables() where table_name = 'fct_trade_flows'"
+        ).fetchone()[0]
         assert "Bilateral trade in goods" in comment
 
 
-def test_summary_command_lists_tables_and_says_synthetic(built: tuple[Paths, dg.ExecuteInProcessResult], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_summary_command_lists_tables_and_says_synthetic(
+    built: tuple[Paths, dg.ExecuteInProcessResult],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     store, _ = built
     monkeypatch.setenv("SEMITRADE_HOME", str(store.home))
     assert cli_main(["summary"]) == 0

@@ -124,8 +124,7 @@ def _serving_value(path: Path) -> tuple[int, int]:
 
 
 def test_a_kill_mid_publish_keeps_the_previous_warehouse(tmp_path: Path) -> None:
-    pytest.importorskip("orchestration.defs.warehouse")
-    from orchestration.defs.warehouse import publish_warehouse
+    from orchestration.defs.warehouse import publish_warehouse  # noqa: PLC0415 - Dagster is slow to import
 
     serving = tmp_path / "semitrade.duckdb"
     # GIVEN a published warehouse (build 1) and a new build 2
@@ -153,7 +152,10 @@ def test_a_build_without_the_core_marts_is_refused_and_the_old_one_kept(tmp_path
     publish_warehouse(_build_db(tmp_path / "build1.duckdb", 1), serving, required=CORE)
     build2 = _build_db(tmp_path / "build2.duckdb", 2)
     # WHEN it is published with the default requirements  THEN it is refused, naming what is missing
-    with pytest.raises(IncompleteBuildError, match=r"lacks the core marts \['dim_country', 'dim_flow', 'dim_period', 'dim_product'\]"):
+    with pytest.raises(
+        IncompleteBuildError,
+        match=r"lacks the core marts \['dim_country', 'dim_flow', 'dim_period', 'dim_product'\]",
+    ):
         publish_warehouse(build2, serving)
     # AND readers still see the previous build
     assert _serving_value(serving) == (50000, 1)

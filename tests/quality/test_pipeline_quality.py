@@ -97,7 +97,11 @@ def mart_checksums(db: Path) -> dict[str, tuple[str, str]]:
                 [name],
             ).fetchall()
             parts = [
-                (f"printf('%.12g', round(\"{c}\", 6))" if d in ("DOUBLE", "FLOAT") else f'cast("{c}" as varchar)')
+                (
+                    f"printf('%.12g', round(\"{c}\", 6))"
+                    if d in ("DOUBLE", "FLOAT")
+                    else f'cast("{c}" as varchar)'
+                )
                 for c, d in (tuple(x.replace('"', '""') for x in col) for col in cols)
             ]
             # names come from the catalog and are quoted

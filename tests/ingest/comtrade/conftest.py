@@ -42,7 +42,9 @@ def make_client(sleeps: list[float]) -> Iterator[Callable[..., Any]]:
     made: list[ComtradeClient] = []
 
     def factory(base_url: str, api_key: str | None = API_KEY, **kw: Any) -> ComtradeClient:
-        kw.setdefault("retry", RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_total_wait=60))
+        kw.setdefault(
+            "retry", RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.05, max_total_wait=60)
+        )
         kw.setdefault("min_interval", 0.0)
         kw.setdefault("timeout", (2.0, 2.0))
         kw.setdefault("sleep", sleeps.append)

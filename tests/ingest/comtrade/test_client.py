@@ -23,8 +23,16 @@ from ingest.comtrade.client import (
 from ingest.http import RetryPolicy
 from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault, make_dataset, reference_payloads
 
-PARAMS = {"reporterCode": "410", "period": "201901", "partnerCode": "392", "partner2Code": "0",
-          "customsCode": "C00", "motCode": "0", "cmdCode": "281111", "flowCode": "M,X"}
+PARAMS = {
+    "reporterCode": "410",
+    "period": "201901",
+    "partnerCode": "392",
+    "partner2Code": "0",
+    "customsCode": "C00",
+    "motCode": "0",
+    "cmdCode": "281111",
+    "flowCode": "M,X",
+}
 
 
 @pytest.fixture
@@ -34,7 +42,9 @@ def server(comtrade_fixtures: Path) -> Iterator[FakeComtrade]:
         yield fake
 
 
-def test_get_sends_key_in_header_and_returns_records(server: FakeComtrade, make_client: Callable[..., Any]) -> None:
+def test_get_sends_key_in_header_and_returns_records(
+    server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     resp = make_client(server.url).get_records("C", "M", "HS", PARAMS)
     assert resp.count == 2 and len(resp.data) == 2
     assert {r["flowCode"] for r in resp.data} == {"M", "X"}
@@ -55,8 +65,9 @@ def test_get_sends_key_in_header_and_returns_records(server: FakeComtrade, make_
         pytest.param(Fault("reset"), 0.0, id="connection-dropped"),
     ],
 )
-def test_transient_failures_are_retried(server: FakeComtrade, make_client: Callable[..., Any], sleeps: list[float],
-                                        fault: Fault, min_wait: float) -> None:
+def test_transient_failures_are_retried(
+    server: FakeComtrade, make_client: Callable[..., Any], sleeps: list[float], fault: Fault, min_wait: float
+) -> None:
     server.faults.append(fault)
     times = fault.times
     resp = make_client(server.url).get_records("C", "M", "HS", PARAMS)
@@ -67,7 +78,9 @@ def test_transient_failures_are_retried(server: FakeComtrade, make_client: Calla
     assert max(sleeps) >= min_wait  # the server's "try again in N seconds" is honoured
 
 
-def test_slow_response_times_out_and_is_retried(server: FakeComtrade, make_client: Callable[..., Any]) -> None:
+def test_slow_response_times_out_and_is_retried(
+    server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     server.faults.append(Fault("slow", delay=2.0))
     resp = make_client(server.url, timeout=(1.0, 1.0)).get_records("C", "M", "HS", PARAMS)
     assert resp.count == 2 and resp.attempts == 2
@@ -81,8 +94,9 @@ def test_retries_are_bounded_by_attempts(server: FakeComtrade, make_client: Call
     assert len(server.log) == 3
 
 
-def test_retries_are_bounded_by_total_wait(server: FakeComtrade, make_client: Callable[..., Any],
-                                          sleeps: list[float]) -> None:
+def test_retries_are_bounded_by_total_wait(
+    server: FakeComtrade, make_client: Callable[..., Any], sleeps: list[float]
+) -> None:
     server.faults.append(Fault("429-header", retry_after=3600))
     client = make_client(server.url, retry=RetryPolicy(max_attempts=10, base_delay=0.01, max_total_wait=30))
     with pytest.raises(ComtradeUnavailableError, match="gave up after 1 attempt"):
@@ -97,8 +111,9 @@ def test_retries_are_bounded_by_total_wait(server: FakeComtrade, make_client: Ca
         pytest.param("forbidden-key", "HTTP 403, the key is invalid, expired", id="403-invalid-key"),
     ],
 )
-def test_bad_key_fails_at_once_without_leaking_it(server: FakeComtrade, make_client: Callable[..., Any],
-                                                  fault: str, message: str) -> None:
+def test_bad_key_fails_at_once_without_leaking_it(
+    server: FakeComtrade, make_client: Callable[..., Any], fault: str, message: str
+) -> None:
     server.faults.append(Fault(fault))
     with pytest.raises(ComtradeAuthError, match=message) as info:
         make_client(server.url).get_records("C", "M", "HS", PARAMS)
@@ -122,8 +137,9 @@ def test_quota_raises_with_replenish_time(server: FakeComtrade, make_client: Cal
     assert len(server.log) == 1  # not retried
 
 
-def test_key_is_never_logged_or_shown(server: FakeComtrade, make_client: Callable[..., Any],
-                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_key_is_never_logged_or_shown(
+    server: FakeComtrade, make_client: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     server.faults += [Fault("5xx"), Fault("html"), Fault("invalid-key")]
     client = make_client(server.url)
@@ -151,13 +167,16 @@ def test_keyless_client_refuses_key_only_endpoints(make_client: Callable[..., An
         client.get_records("C", "M", "HS", PARAMS)
 
 
-def test_unknown_parameter_returns_count_zero_not_an_error(server: FakeComtrade,
-                                                          make_client: Callable[..., Any]) -> None:
+def test_unknown_parameter_returns_count_zero_not_an_error(
+    server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     resp = make_client(server.url).get_records("C", "M", "HS", {**PARAMS, "reporterCde": "410"})
     assert resp.count == 0 and resp.data == []
 
 
-def test_availability_uses_data_or_public_endpoint(server: FakeComtrade, make_client: Callable[..., Any]) -> None:
+def test_availability_uses_data_or_public_endpoint(
+    server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
     rows = make_client(server.url).availability("C", "M", "HS", {"reporterCode": "410", "period": "201901"})
     assert [(r["reporterCode"], r["period"], r["totalRecords"]) for r in rows] == [(410, "201901", 32)]
     assert {"datasetChecksum", "firstReleased", "lastReleased"} <= rows[0].keys()
@@ -166,8 +185,9 @@ def test_availability_uses_data_or_public_endpoint(server: FakeComtrade, make_cl
     assert [r.had_key for r in server.log] == [True, False]
 
 
-def test_reference_list_from_recording(server: FakeComtrade, make_client: Callable[..., Any],
-                                       comtrade_fixtures: Path) -> None:
+def test_reference_list_from_recording(
+    server: FakeComtrade, make_client: Callable[..., Any], comtrade_fixtures: Path
+) -> None:
     body = make_client(server.url).reference("ModeOfTransportCodes")
     recorded = json.loads((comtrade_fixtures / "reference_ModeOfTransportCodes.json").read_text())
     assert body == recorded
@@ -182,7 +202,9 @@ def test_missing_resource_is_a_request_error(server: FakeComtrade, make_client: 
         make_client(server.url).reference("NoSuchList")
 
 
-def test_throttle_spaces_calls(server: FakeComtrade, make_client: Callable[..., Any], sleeps: list[float]) -> None:
+def test_throttle_spaces_calls(
+    server: FakeComtrade, make_client: Callable[..., Any], sleeps: list[float]
+) -> None:
     client = make_client(server.url, min_interval=5.0)
     client.get_records("C", "M", "HS", PARAMS)
     client.get_records("C", "M", "HS", PARAMS)
@@ -198,7 +220,9 @@ def test_recorded_bulk_listing_parses(comtrade_fixtures: Path) -> None:
     assert f.approx_bytes == int(183.34 * 1024)
 
 
-def test_recorded_empty_response_is_accepted(comtrade_fixtures: Path, make_client: Callable[..., Any]) -> None:
+def test_recorded_empty_response_is_accepted(
+    comtrade_fixtures: Path, make_client: Callable[..., Any]
+) -> None:
     from ingest.comtrade.client import _check_body
 
     body = _check_body((comtrade_fixtures / "data_v1_get_S_A_EB_empty.json").read_bytes(), "data")

@@ -15,7 +15,8 @@ import pytest
 
 from ingest.config import Paths
 from orchestration.cli import main as cli_main
-from orchestration.report import CHART_IDS, KEY_MATERIALS, ReportError, build_report
+from serving.errors import ReportError
+from serving.report import CHART_IDS, KEY_MATERIALS, build_report
 
 BROWSER_FLAGS = (
     "--headless",

@@ -25,7 +25,7 @@ from plotly.subplots import make_subplots
 
 from ingest.atomic import write_atomic
 from ingest.config import paths
-from orchestration.cli import CommandError
+from serving.errors import ReportError
 
 KOREA, JAPAN, WORLD = 410, 392, 0
 KEY_MATERIALS: dict[str, str] = {
@@ -37,10 +37,6 @@ HF = "281111"
 SHOCK_MONTH = dt.date(2019, 7, 1)
 SEGMENT_COLOURS = {"materials": "#1b9e77", "equipment": "#d95f02", "devices": "#7570b3"}
 CHART_IDS: tuple[str, ...] = ("chart-segments", "chart-dependence", "chart-shock", "chart-mirror")
-
-
-class ReportError(CommandError):
-    """The report cannot be written (no warehouse, unwritable folder); the message says what to do."""
 
 
 @dataclass

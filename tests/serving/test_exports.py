@@ -12,7 +12,10 @@ import pytest
 
 from ingest.config import Paths
 from orchestration.cli import main as cli_main
-from orchestration.exports import ExportError, export_table, parse_filters, stata_names, unit_for
+from serving.catalog import unit_for
+from serving.errors import ExportError
+from serving.exports import export_table, stata_names
+from serving.filters import parse_filters
 
 
 @pytest.fixture
@@ -277,10 +280,10 @@ def test_indicator_marts_export_with_friendly_keys_and_the_synthetic_warning(
     home: Paths, tmp_path: Path
 ) -> None:
     # GIVEN the 2019 export-control supplier mart (built by dbt from the SYNTHETIC sample)
-    if not _query(
+    published = _query(
         home, "select count(*) from duckdb_tables() where table_name = 'fct_export_control_2019_suppliers'"
-    )[0][0]:
-        pytest.skip("fct_export_control_2019_suppliers is not published in this warehouse")
+    )[0][0]
+    assert published == 1, "fct_export_control_2019_suppliers is not published in the shared warehouse"
     # WHEN exporting China's rows with the friendly supplier key
     result = export_table("fct_export_control_2019_suppliers", tmp_path / "china.csv", where=["supplier=CHN"])
     # THEN only China's rows come out, all of them, and the codebook warns that they are synthetic

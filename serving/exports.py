@@ -5,11 +5,8 @@ published, read-only serving warehouse (`warehouse/semitrade.duckdb`). Units: as
 columns end in `_usd` (US dollars) and weights in `_kg` (kilograms), and every column carries its dbt
 description as a label (Stata variable labels, Parquet field metadata, the codebook).
 
-Filters (`--where key=value`) use friendly keys that are translated into bound-parameter SQL:
-reporter / partner / exporter / importer / supplier (ISO3 or M49), segment, flow (M, X, import, export),
-year and period (single values, lists `a,b` or ranges `a..b`), hs6, freq (A, M, annual, monthly).
-Any other column of the table can be filtered by exact text match (`--where hs_version=H5`).
-Repeating a key ORs its values; different keys are ANDed.
+The table and its columns come from `serving.catalog`; the `--where key=value` filters from
+`serving.filters` (bound parameters only). This module writes the file and its codebook.
 """
 
 from __future__ import annotations
@@ -30,12 +27,12 @@ import pyarrow.parquet as pq
 
 from ingest.atomic import write_atomic
 from ingest.config import paths
-from ingest.reference import dbt_project_dir
-from orchestration.cli import CommandError
+from serving.catalog import TableInfo, describe_table, published_tables
+from serving.errors import ExportError
+from serving.filters import build_query, parse_filters
 
 FORMATS: tuple[str, ...] = ("parquet", "csv", "dta", "xlsx")
 SUFFIXES: dict[str, str] = {"parquet": ".parquet", "csv": ".csv", "dta": ".dta", "xlsx": ".xlsx"}
-MART_SCHEMA = "main"
 STATA_NAME_MAX = 32
 STATA_LABEL_MAX = 80
 EXCEL_MAX_ROWS = 1_048_575  # one row is the header
@@ -43,62 +40,6 @@ SYNTHETIC_WARNING = (
     "SYNTHETIC SAMPLE: rows with origin = 'sample' come from the offline sample generator "
     "(ingest/comtrade/sample.py). They are NOT published statistics and must not be cited as such."
 )
-
-# Column-name suffixes and names that tell the unit; descriptions state the rest.
-_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("_usd", "US dollars"),
-    ("_kg", "kilograms"),
-    ("_pct", "percent"),
-    ("_share", "share (0–1)"),
-    ("_ratio", "ratio"),
-    ("_rate", "rate (fraction)"),
-    ("_hhi", "index (scale in the label)"),
-    ("_index", "index"),
-)
-_UNIT_NAMES: dict[str, str] = {
-    "quantity": "see quantity_unit",
-    "ref_year": "year",
-    "year": "year",
-    "ref_month": "month (1–12)",
-    "month": "month (1–12)",
-    "quarter": "quarter (1–4)",
-    "hhi": "index (scale in the label)",
-    "rca": "index",
-}
-
-
-class ExportError(CommandError):
-    """An export the user asked for cannot be made (bad table, filter or path); the message says why."""
-
-
-@dataclass(frozen=True)
-class ColumnInfo:
-    """One column of a published mart: name, DuckDB type, dbt description and unit."""
-
-    name: str
-    data_type: str
-    description: str
-    unit: str
-
-
-@dataclass(frozen=True)
-class TableInfo:
-    """A published mart with its dbt description and columns (in table order)."""
-
-    name: str
-    description: str
-    columns: tuple[ColumnInfo, ...]
-
-    def column(self, name: str) -> ColumnInfo | None:
-        return next((c for c in self.columns if c.name == name), None)
-
-
-@dataclass(frozen=True)
-class Filter:
-    """A parsed `--where key=value` before translation: the key and its raw value text."""
-
-    key: str
-    value: str
 
 
 @dataclass
@@ -112,239 +53,6 @@ class ExportResult:
     params: list[object]
     origins: list[str] = field(default_factory=list)
     renamed: dict[str, str] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------------------------
-# catalog
-
-
-def unit_for(column: str) -> str:
-    """The unit of a column from its name (``value_usd`` → US dollars); empty when it has none."""
-    if column in _UNIT_NAMES:
-        return _UNIT_NAMES[column]
-    for suffix, unit in _UNIT_SUFFIXES:
-        if column.endswith(suffix):
-            return unit
-    return ""
-
-
-def _manifest_descriptions() -> dict[str, tuple[str, dict[str, str]]]:
-    """Model descriptions from dbt's manifest.json (fallback when the warehouse has no comment)."""
-    manifest = dbt_project_dir() / "target" / "manifest.json"
-    if not manifest.exists():
-        return {}
-    nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
-    out: dict[str, tuple[str, dict[str, str]]] = {}
-    for node in nodes.values():
-        if node.get("resource_type") == "model":
-            cols = {name: c.get("description", "") for name, c in node.get("columns", {}).items()}
-            out[node["name"]] = (node.get("description", ""), cols)
-    return out
-
-
-def published_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """The marts an export may read: tables and views (fct_trade_flows_hs2022) in the warehouse's
-    main schema → description."""
-    rows = con.execute(
-        "select table_name, coalesce(comment, '') from duckdb_tables() "
-        "where database_name = current_database() and schema_name = ? and not internal and not temporary "
-        "union all "
-        "select view_name, coalesce(comment, '') from duckdb_views() "
-        "where database_name = current_database() and schema_name = ? and not internal and not temporary "
-        "order by 1",
-        [MART_SCHEMA, MART_SCHEMA],
-    ).fetchall()
-    return {name: (comment or "").strip() for name, comment in rows}
-
-
-def describe_table(con: duckdb.DuckDBPyConnection, table: str) -> TableInfo:
-    """Description and columns of a published mart, from the persisted dbt docs (manifest as fallback)."""
-    tables = published_tables(con)
-    if table not in tables:
-        listing = ", ".join(tables) or "none (run `semitrade run` first)"
-        raise ExportError(f"unknown table {table!r}: only published marts can be exported: {listing}")
-    rows = con.execute(
-        "select column_name, data_type, coalesce(comment, '') from duckdb_columns() "
-        "where database_name = current_database() and schema_name = ? and table_name = ? order by column_index",
-        [MART_SCHEMA, table],
-    ).fetchall()
-    description = tables[table]
-    fallback: tuple[str, dict[str, str]] | None = None
-    if not description or any(not c for _, _, c in rows):
-        fallback = _manifest_descriptions().get(table)
-    if fallback and not description:
-        description = fallback[0].strip()
-    columns = tuple(
-        ColumnInfo(
-            name=name,
-            data_type=dtype,
-            description=(comment or (fallback[1].get(name, "") if fallback else "")).strip(),
-            unit=unit_for(name),
-        )
-        for name, dtype, comment in rows
-    )
-    return TableInfo(table, description, columns)
-
-
-# ---------------------------------------------------------------------------------------------
-# filters → bound-parameter SQL
-
-_COUNTRY_KEYS = ("reporter", "partner", "exporter", "importer", "supplier")
-_FRIENDLY_KEYS = (*_COUNTRY_KEYS, "segment", "flow", "year", "period", "hs6", "freq")
-_FLOW_ALIASES = {"import": "M", "imports": "M", "export": "X", "exports": "X"}
-_FREQ_ALIASES = {"annual": "A", "monthly": "M"}
-
-
-def parse_filters(items: Sequence[str]) -> list[Filter]:
-    """`key=value` strings → filters; keys are case-insensitive, values keep their text."""
-    filters = []
-    for item in items:
-        key, sep, value = item.partition("=")
-        key, value = key.strip().lower(), value.strip()
-        if not sep or not key or not value:
-            raise ExportError(
-                f"bad filter {item!r}: write key=value, e.g. --where reporter=KOR --where year=2018..2020"
-            )
-        filters.append(Filter(key, value))
-    return filters
-
-
-def _split(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _range(text: str) -> tuple[str, str] | None:
-    lo, sep, hi = text.partition("..")
-    return (lo.strip(), hi.strip()) if sep else None
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _country_codes(con: duckdb.DuckDBPyConnection, key: str, value: str) -> list[int]:
-    """ISO3 or M49 → M49 codes as Comtrade uses them (TWN also matches 490, Comtrade's Taiwan)."""
-    if value.isdigit():
-        code = int(value)
-        if not con.execute("select count(*) from main.dim_country where m49_code = ?", [code]).fetchone()[0]:
-            raise ExportError(f"bad filter {key}={value}: no country with M49 code {code} in dim_country")
-        return [code]
-    iso3 = value.upper()
-    if not re.fullmatch(r"[A-Z0-9]{3}", iso3):
-        raise ExportError(f"bad filter {key}={value}: give an ISO3 code (KOR) or an M49 code (410)")
-    codes = [
-        r[0]
-        for r in con.execute(
-            "select m49_code from main.dim_country where iso3 = ? or (? = 'TWN' and is_taiwan_in_comtrade) "
-            "order by 1",
-            [iso3, iso3],
-        ).fetchall()
-    ]
-    if not codes:
-        raise ExportError(f"bad filter {key}={value}: no country with ISO3 code {iso3} in dim_country")
-    return codes
-
-
-def _condition(con: duckdb.DuckDBPyConnection, info: TableInfo, flt: Filter) -> tuple[str, list[object]]:
-    """One filter → (SQL condition over catalog column names, bound parameters)."""
-    key, value = flt.key, flt.value
-    names = {c.name for c in info.columns}
-
-    def need(*candidates: str) -> str:
-        for c in candidates:
-            if c in names:
-                return c
-        raise ExportError(
-            f"bad filter {key}={value}: table {info.name} has no {key} column (looked for {', '.join(candidates)})"
-        )
-
-    if key in _COUNTRY_KEYS:
-        if f"{key}_iso3" in names and f"{key}_code" not in names and not value.isdigit():
-            col, params = f"{key}_iso3", [v.upper() for v in _split(value)]
-        else:
-            col = need(f"{key}_code", f"{key}_m49")
-            params = sorted({c for v in _split(value) for c in _country_codes(con, key, v)})
-        return f"{_ident(col)} in ({', '.join('?' * len(params))})", list(params)
-    if key == "segment":
-        col, vals = need("segment"), [v.lower() for v in _split(value)]
-        known = {
-            r[0]
-            for r in con.execute(
-                "select distinct segment from main.dim_product where segment is not null"
-            ).fetchall()
-        }
-        bad = [v for v in vals if v not in known]
-        if bad:
-            raise ExportError(
-                f"bad filter segment={value}: unknown segment {bad[0]!r}; use one of {', '.join(sorted(known))}"
-            )
-        return f"{_ident(col)} in ({', '.join('?' * len(vals))})", list(vals)
-    if key == "flow":
-        col = need("flow_code")
-        vals = [_FLOW_ALIASES.get(v.lower(), v.upper()) for v in _split(value)]
-        known = {r[0] for r in con.execute("select flow_code from main.dim_flow").fetchall()}
-        bad = [v for v in vals if v not in known]
-        if bad:
-            raise ExportError(
-                f"bad filter flow={value}: unknown flow {bad[0]!r}; use import/export or one of {', '.join(sorted(known))}"
-            )
-        return f"{_ident(col)} in ({', '.join('?' * len(vals))})", list(vals)
-    if key == "freq":
-        col = need("freq_code")
-        vals = [_FREQ_ALIASES.get(v.lower(), v.upper()) for v in _split(value)]
-        if any(v not in ("A", "M") for v in vals):
-            raise ExportError(f"bad filter freq={value}: use A/annual or M/monthly")
-        return f"{_ident(col)} in ({', '.join('?' * len(vals))})", list(vals)
-    if key == "hs6":
-        col, vals = need("hs6"), _split(value)
-        if any(not re.fullmatch(r"\d{6}", v) for v in vals):
-            raise ExportError(f"bad filter hs6={value}: give six-digit HS codes, e.g. hs6=281111,370790")
-        return f"{_ident(col)} in ({', '.join('?' * len(vals))})", list(vals)
-    if key == "year":
-        col = need("ref_year", "year")
-        return _ranged(key, value, col, r"\d{4}", int)
-    if key == "period":
-        col = need("period_key")
-        return _ranged(key, value, col, r"\d{4}(\d{2})?", str)
-    if key in names:
-        vals = _split(value)
-        return f"cast({_ident(key)} as varchar) in ({', '.join('?' * len(vals))})", list(vals)
-    raise ExportError(
-        f"bad filter {key}={value}: unknown key {key!r}; use one of {', '.join(_FRIENDLY_KEYS)} "
-        f"or a column of {info.name}: {', '.join(sorted(names))}"
-    )
-
-
-def _ranged(key: str, value: str, col: str, pattern: str, cast: type) -> tuple[str, list[object]]:
-    parts, params = [], []
-    for part in _split(value):
-        bounds = _range(part) or (part, part)
-        if not all(re.fullmatch(pattern, b) for b in bounds):
-            raise ExportError(f"bad filter {key}={value}: {part!r} is not a {key} or a range like 2018..2020")
-        lo, hi = cast(bounds[0]), cast(bounds[1])
-        if lo > hi:
-            raise ExportError(f"bad filter {key}={value}: range {part!r} runs backwards")
-        parts.append(f"{_ident(col)} between ? and ?")
-        params += [lo, hi]
-    return "(" + " or ".join(parts) + ")", params
-
-
-def build_query(
-    con: duckdb.DuckDBPyConnection, info: TableInfo, filters: Sequence[Filter]
-) -> tuple[str, list[object]]:
-    """SELECT over the mart with the filters as bound parameters; identifiers come from the catalog only."""
-    by_key: dict[str, list[tuple[str, list[object]]]] = {}
-    for flt in filters:
-        by_key.setdefault(flt.key, []).append(_condition(con, info, flt))
-    where, params = [], []
-    for conds in by_key.values():
-        where.append("(" + " or ".join(c for c, _ in conds) + ")")
-        params += [p for _, ps in conds for p in ps]
-    cols = ", ".join(_ident(c.name) for c in info.columns)
-    sql = f"select {cols} from {MART_SCHEMA}.{_ident(info.name)}"  # noqa: S608 - catalog identifiers only
-    if where:
-        sql += " where " + " and ".join(where)
-    return sql, params
 
 
 # ---------------------------------------------------------------------------------------------
