@@ -16,7 +16,7 @@ from ingest import reference
 from ingest.comtrade import sample
 from ingest.fx import rates
 from orchestration.cli import main
-from tests.fakes import comtrade_server, japan_server, kcs_server
+from tests.fakes import comtrade_server, estat_server, japan_server, kcs_server
 from tests.ingest.japan.conftest import csv_row, make_csv
 
 YEAR = 2019
@@ -57,9 +57,22 @@ def _kcs_items() -> list[dict[str, str]]:
     return items
 
 
-def _japan_files() -> dict[str, bytes]:
+def _japan_hf() -> list[int]:
     hf = [1_000 + m for m in range(12)]
     hf[7] = 0  # Japan reports zero exports of HF to Korea in August 2019
+    return hf
+
+
+def _estat_tables() -> dict[str, list[dict[str, Any]]]:
+    """The same figures as the CSV files, as e-Stat's 品別国別表 for 2019 (exports 0003313965, imports 0003313966)."""
+    exports = estat_server.line_cells("281111000", "50103", YEAR, _japan_hf())
+    exports += estat_server.line_cells("370790000", "50103", YEAR, [500] * 12)
+    imports = estat_server.line_cells("854232000", "50103", YEAR, [7_000 + m for m in range(12)])
+    return {"0003313965": exports, "0003313966": imports}
+
+
+def _japan_files() -> dict[str, bytes]:
+    hf = _japan_hf()
     exports = make_csv(
         [
             csv_row("1", str(YEAR), "'281111000'", "103", hf),
@@ -86,12 +99,20 @@ def _ecb_csv() -> bytes:
 def servers() -> Iterator[dict[str, Any]]:
     kcs_state = kcs_server.KcsState(items=_kcs_items())
     japan_state = japan_server.JapanState(files=_japan_files(), ecb_csv=_ecb_csv())
+    estat_state = estat_server.EstatState(app_id="e2e-estat-app-id", tables=_estat_tables())
     with (
         comtrade_server.FakeComtrade(_comtrade_records()) as fake,
         kcs_server.serve(kcs_state) as kcs_url,
         japan_server.serve(japan_state) as japan_url,
+        estat_server.serve(estat_state) as estat_url,
     ):
-        yield {"comtrade": fake, "kcs_url": kcs_url, "japan_url": japan_url}
+        yield {
+            "comtrade": fake,
+            "kcs_url": kcs_url,
+            "japan_url": japan_url,
+            "estat_url": estat_url,
+            "estat": estat_state,
+        }
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +136,27 @@ def live_home(servers: dict[str, Any], tmp_path_factory: pytest.TempPathFactory)
         mp.setenv("KCS_MIN_INTERVAL", "0")
         mp.setenv("JAPAN_CUSTOMS_BASE_URL", servers["japan_url"])
         mp.setenv("ECB_BASE_URL", servers["japan_url"])
-        mp.delenv("ESTAT_APP_ID", raising=False)
+        # Japan through the e-Stat API in the live run (ESTAT_APP_ID set) ...
+        mp.setenv("ESTAT_APP_ID", servers["estat"].app_id)
+        mp.setenv("ESTAT_BASE_URL", servers["estat_url"])
         assert main(["run", "--mode", "live", "--scope", str(scope)]) == 0
+        assert servers["estat"].requests and all(
+            r.get("cdTime") == f"{YEAR}000000" for r in servers["estat"].requests
+        )
+        # ... and its CSV download fetched ad hoc afterwards (same figures): the file route
+        for direction in ("export", "import"):
+            fetch = [
+                "fetch",
+                "japan",
+                "--via",
+                "file",
+                "--year",
+                str(YEAR),
+                "--direction",
+                direction,
+                "--quiet",
+            ]
+            assert main(fetch) == 0
         with duckdb.connect(str(home / "warehouse" / "semitrade.duckdb"), read_only=True) as con:
             before = con.execute(
                 "select sum(value_usd) from fct_trade_flows where source = 'comtrade' and period_key = '201907'"
