@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -65,24 +66,56 @@ def qty_unit_codes() -> dict[str, int]:
     return {r["qty_unit_abbr"]: int(r["qty_unit_code"]) for r in read_seed("comtrade_qty_units")}
 
 
-# The first year each HS version was in force (Comtrade classification codes H0…H6).
-HS_VERSION_FIRST_YEAR: tuple[tuple[str, int], ...] = (
-    ("H6", 2022),
-    ("H5", 2017),
-    ("H4", 2012),
-    ("H3", 2007),
-    ("H2", 2002),
-    ("H1", 1996),
-    ("H0", 1988),
-)
+class HsVersionNotInForceError(LookupError):
+    """No HS edition of the hs_versions seed was in force in the year asked about."""
+
+
+@dataclass(frozen=True)
+class HsVersion:
+    """One HS edition of the hs_versions seed: Comtrade code (H0…H6), name (HS1992…HS2022) and the
+    calendar years it was in force (``last_year`` None for the edition in force today)."""
+
+    hs_version: str
+    name: str
+    first_year: int
+    last_year: int | None
+
+    def in_force(self, year: int) -> bool:
+        """Whether the edition was in force in ``year`` (editions enter into force on 1 January)."""
+        return self.first_year <= year and (self.last_year is None or year <= self.last_year)
+
+
+@cache
+def hs_versions() -> tuple[HsVersion, ...]:
+    """The HS editions of the seed hs_versions (WCO entry-into-force dates), oldest first. The one
+    statement of the rule: dbt joins the same seed (macro hs_version_in_force)."""
+    return tuple(
+        sorted(
+            (
+                HsVersion(
+                    hs_version=r["hs_version"],
+                    name=r["name"],
+                    first_year=int(r["first_year"]),
+                    last_year=int(r["last_year"]) if r["last_year"] else None,
+                )
+                for r in read_seed("hs_versions")
+            ),
+            key=lambda v: v.first_year,
+        )
+    )
 
 
 def hs_version_for_year(year: int) -> str:
-    """The HS version in force in ``year`` (what a reporter normally uses; Comtrade code)."""
-    for version, first in HS_VERSION_FIRST_YEAR:
-        if year >= first:
-            return version
-    return "H0"
+    """The HS version in force in ``year`` (what a reporter normally uses; Comtrade code), from the
+    seed hs_versions."""
+    for version in hs_versions():
+        if version.in_force(year):
+            return version.hs_version
+    first = hs_versions()[0]
+    raise HsVersionNotInForceError(
+        f"no HS edition was in force in {year}: the first ({first.hs_version}, {first.name}) entered into "
+        f"force in {first.first_year} (seed {seed_path('hs_versions')}); ask for a year from {first.first_year} on"
+    )
 
 
 def semiconductor_hs6(year: int | None = None, segments: tuple[str, ...] = ()) -> tuple[str, ...]:

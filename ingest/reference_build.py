@@ -209,7 +209,7 @@ def hs_codes() -> dict[str, dict[str, str]]:
 
 def adjacency(rows: Iterable[Link], codes: dict[str, dict[str, str]]) -> tuple[Adjacency, Adjacency]:
     """Forward ((older version, code) -> newer codes) and backward ((newer version, code) -> older codes)
-    links between adjacent versions: the rows plus, as int_hs_concordance_steps does, a code present
+    links between adjacent versions: the rows plus, as int_hs__concordance_steps does, a code present
     in both lists that the official table (TABLE_KINDS rows) does not mention, neither as newer nor as
     older code."""
     forward: Adjacency = {}

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from ingest.config import Paths, paths
-from tests.published import published_home  # noqa: F401 - the session's published warehouse fixture
+from tests.published import (  # noqa: F401 - the session's built homes (fixtures)
+    published_build,
+    published_home,
+    small_build,
+    small_home,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -1,4 +1,4 @@
-{#- Incremental builds downstream of fct_trade_flows (int_mirror_reports).
+{#- Incremental builds downstream of fct_trade_flows (int_mirror__reports).
 
     fct_trade_flows logs, per build, the Comtrade partitions (frequency × year × reporter) it
     re-derived, or is_full for a full build (semitrade_state.fct_trade_flows__changes, written by

@@ -9,7 +9,7 @@ with
 weights as (
 
     select hs_version, hs6, target_hs6, weight, weight_method
-    from {{ ref('int_hs_split_weights') }}
+    from {{ ref('int_hs__split_weights') }}
     where target_version = 'H6'
 
 )

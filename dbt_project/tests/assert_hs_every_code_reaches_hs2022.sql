@@ -1,7 +1,7 @@
--- Every code of the official H0…H6 lists (hs6_codes) reaches HS2022 (int_hs_code_map, target H6)
+-- Every code of the official H0…H6 lists (hs6_codes) reaches HS2022 (int_hs__code_map, target H6)
 -- or is deleted: its walk ends at codes deleted without successor (hs_deleted_codes, resolution
 -- none). One row per problem:
---   missing   a listed code has no row in int_hs_code_map
+--   missing   a listed code has no row in int_hs__code_map
 --   unmapped  a listed code reaches no HS2022 code and is not deleted (a gap in the concordance)
 --   gap_left  a code of hs_deleted_codes resolved with successors still reaches no HS2022 code
 --   not_deleted  a code of hs_deleted_codes without successor is not 'deleted' in the map
@@ -28,7 +28,7 @@ mapped as (
         count(target_hs6) as n_targets,
         bool_or(relationship = 'deleted') as is_deleted,
         bool_or(relationship = 'unmapped') as is_unmapped
-    from {{ ref('int_hs_code_map') }}
+    from {{ ref('int_hs__code_map') }}
     where target_version = 'H6'
     group by 1, 2
 

@@ -1,5 +1,5 @@
 -- Known answers from the UNSD correlation tables: every expected (version, code → HS2022 code)
--- link must exist in int_hs_code_map, and the principal HS2022 code must be the expected one.
+-- link must exist in int_hs__code_map, and the principal HS2022 code must be the expected one.
 --   845691 (HS2002, dry-etching machines)  → 848620 (HS2007 heading 8486 did not exist before)
 --   854221 / 854229 (HS2002 digital / other monolithic ICs) → 854231, 854232, 854233, 854239
 --   854140 (HS2017 photosensitive devices, LEDs) → split by HS2022 into 854141, 854142, 854143, 854149
@@ -47,7 +47,7 @@ exact as (
 mapped as (
 
     select hs_version, hs6, target_hs6, is_principal
-    from {{ ref('int_hs_code_map') }}
+    from {{ ref('int_hs__code_map') }}
     where target_version = 'H6'
 
 )

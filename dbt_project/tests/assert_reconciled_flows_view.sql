@@ -1,6 +1,6 @@
 -- The computed columns of fct_reconciled_flows (a view), in one pass over it: every row has a CIF
 -- rate, weights and a reconciled value; methods are known ones; product_key joins dim_product.
--- (Its key and shared columns are tested on int_mirror_reports, which it is row for row: each test
+-- (Its key and shared columns are tested on int_mirror__reports, which it is row for row: each test
 -- of a view recomputes it, so one test rather than one per column.) Returns the offending rows.
 {{ config(severity='error', meta={'dagster': {'ref': {'name': 'fct_reconciled_flows'}}}) }}
 with

@@ -137,23 +137,18 @@ def comtrade_records() -> DatasetSpec:
 
 
 def _hs_version_for_year(year_col: str) -> pl.Expr:
-    """The HS version in force in a year (national tariffs follow the WCO editions)."""
+    """The HS version in force in a year (national tariffs follow the WCO editions), built from the seed
+    hs_versions as ``ingest.reference.hs_version_for_year`` and dbt read it. A year before the first
+    edition gets ``"none"``, so that its ``hs_key`` matches no code and the code check reports the row
+    instead of skipping a null."""
     y = pl.col(year_col)
-    return (
-        pl.when(y >= 2022)
-        .then(pl.lit("H6"))
-        .when(y >= 2017)
-        .then(pl.lit("H5"))
-        .when(y >= 2012)
-        .then(pl.lit("H4"))
-        .when(y >= 2007)
-        .then(pl.lit("H3"))
-        .when(y >= 2002)
-        .then(pl.lit("H2"))
-        .when(y >= 1996)
-        .then(pl.lit("H1"))
-        .otherwise(pl.lit("H0"))
-    )
+    expr = pl.lit("none")
+    for version in reference.hs_versions():
+        in_force = y >= version.first_year
+        if version.last_year is not None:
+            in_force = in_force & (y <= version.last_year)
+        expr = pl.when(in_force).then(pl.lit(version.hs_version)).otherwise(expr)
+    return expr
 
 
 def _national_derive(lf: pl.LazyFrame) -> pl.LazyFrame:

@@ -1,6 +1,6 @@
 """Every code of the official H0…H6 lists reaches HS2022 (issue #13), checked from the seeds.
 
-The walk is the one the dbt models make (int_hs_concordance_steps → int_hs_paths → int_hs_code_map):
+The walk is the one the dbt models make (int_hs__concordance_steps → int_hs__paths → int_hs__code_map):
 adjacent-version links of hs_concordance plus the codes present in both lists that the official table
 does not mention, forward to H6. A code that reaches no HS2022 code must end, on every branch, at a
 code of hs_deleted_codes without successor (resolution none). The dbt singular test
@@ -171,9 +171,9 @@ def _run_coverage_test(code_map: list[tuple[str, str, str, str | None, str]]) ->
         [("H5", "300219", "subheading"), ("H1", "252700", "none")],
     )
     con.execute(
-        "create table int_hs_code_map (target_version varchar, hs_version varchar, hs6 varchar, target_hs6 varchar, relationship varchar)"
+        "create table int_hs__code_map (target_version varchar, hs_version varchar, hs6 varchar, target_hs6 varchar, relationship varchar)"
     )
-    con.executemany("insert into int_hs_code_map values (?, ?, ?, ?, ?)", code_map)
+    con.executemany("insert into int_hs__code_map values (?, ?, ?, ?, ?)", code_map)
     return sorted(con.execute(sql).fetchall())
 
 

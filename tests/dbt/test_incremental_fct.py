@@ -1,11 +1,11 @@
 """fct_trade_flows built incrementally (strategy `replace_partitions`, macros/replace_partitions.sql)
 must equal a full rebuild of the same lake: after a new partition, a revision, a blocklist change, a
 removed lake file, and when nothing changed; and so must the mirror reports downstream of it
-(int_mirror_reports, strategy `replace_where`, macros/replace_slices.sql) and the reconciliation
+(int_mirror__reports, strategy `replace_where`, macros/replace_slices.sql) and the reconciliation
 tables built on them.
 
-One Dagster `main` run on a small slice of the sample builds every lake and the build warehouse into
-a module-wide SEMITRADE_HOME; the tests then change the lake and run `dbt run --select
+The module's home is a copy of the session's small build (tests/published.py: a Dagster `main` run on
+a small slice of the sample); the tests then change the lake and run `dbt run --select
 fct_trade_flows` against that build file, and compare it with a `--full-refresh` build of a copy.
 The home is shared and the tests run in file order: each one states (and where cheap, sets up) the
 lake it expects, and leaves the blocklist as it found it.
@@ -25,15 +25,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 
 from ingest.comtrade.parse import parse_landed
-from ingest.config import Paths, paths
+from ingest.config import Paths
 from ingest.landing import LandedFile, land
 from ingest.reference import dbt_project_dir
 from orchestration.defs.warehouse import incremental_schema_drift
+from tests.published import SMALL_SCOPE, Build, copy_home
 
 DBT = str(Path(sys.executable).parent / "dbt")
 SCOPE = {"mode": "sample", "reporters": [410, 392], "monthly_years": [2019], "annual_years": [2019]}
@@ -55,21 +55,17 @@ Partition = tuple[str, str, int, int]
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
-    """Every lake and the build warehouse of Korea + Japan, monthly and annual 2019 (sample)."""
-    data = tmp_path_factory.mktemp("incremental") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMITRADE_HOME", str(data))
-        from orchestration.definitions import defs
-
-        result = defs.resolve_job_def("main").execute_in_process(
-            run_config={"ops": {"comtrade__landed_responses": {"config": SCOPE}}},
-            instance=dg.DagsterInstance.ephemeral(),
-        )
-        assert result.success
-        store = paths()
-        assert store.build_db.exists()
-        yield store
+def home(small_build: Build, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
+    """Every lake and the build warehouse of Korea + Japan, monthly and annual 2019 (sample): a copy of
+    the session's small build, in which the reconciliation chain and every model upstream of it are
+    first rebuilt: the staging views read the lake by absolute path, and so does the lake-file
+    inventory of the incremental fact (that build re-derives every partition of the copy)."""
+    assert small_build.result.success and SMALL_SCOPE == SCOPE
+    store = copy_home(small_build.store, tmp_path_factory.mktemp("incremental") / "data")
+    assert store.build_db.exists()
+    upstream = " ".join(f"+{model}" for model in CHAIN.split())
+    dbt_run_log(store, store.build_db, tmp_path_factory.mktemp("incremental_copy"), select=upstream)
+    yield store
 
 
 @pytest.fixture(scope="module")
@@ -404,15 +400,17 @@ def test_a_build_without_lake_change_rederives_nothing(home: Paths, work: Path) 
 
 # -- the reconciliation chain (macros/replace_slices.sql) ------------------------------------------
 
-CHAIN = "fct_trade_flows int_mirror_reports int_mirror_cif_rates int_mirror_reliability fct_reconciled_flows"
+CHAIN = (
+    "fct_trade_flows int_mirror__reports int_mirror__cif_rates int_mirror__reliability fct_reconciled_flows"
+)
 CHAIN_TABLES = {
     "fct_trade_flows": "main.fct_trade_flows",
-    "int_mirror_reports": "main_intermediate.int_mirror_reports",
-    "int_mirror_cif_rates": "main_intermediate.int_mirror_cif_rates",
-    "int_mirror_reliability": "main_intermediate.int_mirror_reliability",
+    "int_mirror__reports": "main_intermediate.int_mirror__reports",
+    "int_mirror__cif_rates": "main_intermediate.int_mirror__cif_rates",
+    "int_mirror__reliability": "main_intermediate.int_mirror__reliability",
     "fct_reconciled_flows": "main.fct_reconciled_flows",
 }
-MIRROR_LINE = re.compile(r"int_mirror_reports: (\d+) changed fact partition\(s\) to take in")
+MIRROR_LINE = re.compile(r"int_mirror__reports: (\d+) changed fact partition\(s\) to take in")
 
 
 def chain_sums(db: Path) -> dict[str, tuple[str, int]]:
@@ -445,7 +443,7 @@ def test_reconciliation_chain_builds_incrementally_and_equals_a_full_rebuild(hom
     assert [int(n) for n in MIRROR_LINE.findall(log)] == [3]
     start = chain_sums(db)
     assert start == chain_sums(full_refresh_of_copy(home, work, select=CHAIN))
-    assert start["fct_reconciled_flows"][1] == start["int_mirror_reports"][1] > 0
+    assert start["fct_reconciled_flows"][1] == start["int_mirror__reports"][1] > 0
 
     # WHEN nothing changed and the chain builds again
     log = dbt_run_log(home, db, work, select=CHAIN)
@@ -543,7 +541,8 @@ def test_generic_tests_of_an_incremental_build_check_the_rows_it_rederived(home:
         # THEN the tests of the fact check the re-derived rows and pass ...
         code, out = dbt_test(home, db, work, both)
         assert code == 0, out[-2000:]
-        assert re.search(r"PASS=2\b", out)
+        assert re.search(rf"PASS {unique} ", out), out[-2000:]
+        assert re.search(rf"PASS {conservation} ", out), out[-2000:]
         # ... and with var full_tests they check every row and both find the duplicate
         code, out = dbt_test(home, db, work, both, full_tests=True)
         assert code == 1

@@ -24,27 +24,49 @@ DBT = str(Path(sys.executable).parent / "dbt")
 
 
 def _land_vintage(store: Paths, body: dict, fetched: datetime) -> None:
-    entry, _ = land(store, source="comtrade", dataset="records", partition="freq=A/year=2010/reporter=156",
-                    stem="get_C_A_HS_156_2010", content=json.dumps(body).encode(), params={"period": "2010"},
-                    origin="live", fetched_at=fetched)
+    entry, _ = land(
+        store,
+        source="comtrade",
+        dataset="records",
+        partition="freq=A/year=2010/reporter=156",
+        stem="get_C_A_HS_156_2010",
+        content=json.dumps(body).encode(),
+        params={"period": "2010"},
+        origin="live",
+        fetched_at=fetched,
+    )
     parse_landed(store, entry)
 
 
 def _staging(store: Paths, tmp_path: Path, as_of: str | None) -> dict[tuple[int, str], float]:
     db = tmp_path / f"wh_{as_of or 'latest'}.duckdb"
     env = os.environ | {"SEMITRADE_HOME": str(store.home), "SEMITRADE_WAREHOUSE_PATH": str(db)}
-    cmd = [DBT, "run", "--select", "stg_comtrade__records", "--project-dir", str(dbt_project_dir()),
-           "--profiles-dir", str(dbt_project_dir()), "--target-path", str(tmp_path / f"target_{as_of}")]
+    cmd = [
+        DBT,
+        "run",
+        "--select",
+        "stg_comtrade__records",
+        "--project-dir",
+        str(dbt_project_dir()),
+        "--profiles-dir",
+        str(dbt_project_dir()),
+        "--target-path",
+        str(tmp_path / f"target_{as_of}"),
+    ]
     if as_of:
         cmd += ["--vars", json.dumps({"as_of": as_of})]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:]
     with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute("select partner_code, flow_code, primary_value from main_staging.stg_comtrade__records").fetchall()
+        rows = con.execute(
+            "select partner_code, flow_code, primary_value from main_staging.stg_comtrade__records"
+        ).fetchall()
     return {(p, f): v for p, f, v in rows}
 
 
-def test_latest_vintage_wins_and_as_of_returns_the_earlier_one(store: Paths, tmp_path: Path, fixtures_dir: Path) -> None:
+def test_latest_vintage_wins_and_as_of_returns_the_earlier_one(
+    store: Paths, tmp_path: Path, fixtures_dir: Path
+) -> None:
     # GIVEN the real 2010 China response fetched on 2020-01-10, and a revision (+10 %, one row dropped) on 2021-06-30
     v1 = json.loads((fixtures_dir / "comtrade" / "data_v1_get_C_A_HS_chn_2010_total.json").read_bytes())
     v2 = copy.deepcopy(v1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import pytest
 
 from ingest.config import Paths
 from ingest.reference import dbt_project_dir
-from tests.orchestration.conftest import SHARED_SCOPE, run_main_job
+from tests.published import SHARED_SCOPE, copy_home, failures, run_main_job_in
 
 CORE_MARTS = ("fct_trade_flows", "dim_country", "dim_product", "dim_period", "dim_flow")
 
@@ -107,8 +106,7 @@ def test_readers_see_no_error_and_no_partial_build_while_the_main_job_republishe
     published_home: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a copy of a published warehouse (with its landing and lake) and two SQLAlchemy readers on it
-    home = tmp_path / "data"
-    shutil.copytree(published_home.home, home)
+    home = copy_home(published_home, tmp_path / "data").home
     serving = home / "warehouse" / "semitrade.duckdb"
     before = _snapshot(serving)
     stop = tmp_path / "stop"
@@ -124,10 +122,11 @@ def test_readers_see_no_error_and_no_partial_build_while_the_main_job_republishe
 
         # WHEN the main job lands one more year, rebuilds the warehouse with `dbt build` and republishes it
         monkeypatch.setenv("SEMITRADE_HOME", str(home))
+        more_years = sorted({2017, *SHARED_SCOPE["annual_years"]})  # type: ignore[misc]
         started = time.time()
-        result = run_main_job({**SHARED_SCOPE, "annual_years": [2017, 2018, 2019]})
+        result = run_main_job_in(home, {**SHARED_SCOPE, "annual_years": more_years})
         published = time.time()
-        assert result.success, [e.message for e in result.all_events if e.is_failure][:3]
+        assert result.success, failures(result)[:3]
         after = _snapshot(serving)
         _wait_for(
             lambda: _records(logs["reconnect"])[-1].get("n") == after[0],

@@ -26,33 +26,32 @@ EXPECTED_ASSET_KEYS = [
     "fct_ind_trade_complementarity",
     "fct_ind_trade_intensity",
     "fct_national_vs_comtrade",
+    "fct_quarantine",
     "fct_reconciled_flows",
     "fct_trade_flows",
     "fct_trade_flows_hs2022",
     "fct_trade_flows_national_detail",
     "fct_trade_flows_preferred",
     "fx/monthly_rates",
-    "intermediate/int_fx__national_lines_usd",
     "intermediate/int_fx__usd_monthly_rates",
-    "intermediate/int_hs_code_map",
-    "intermediate/int_hs_concordance_steps",
-    "intermediate/int_hs_paths",
-    "intermediate/int_hs_split_weights",
-    "intermediate/int_ind_export_control_imports",
-    "intermediate/int_ind_flows",
-    "intermediate/int_mirror_cif_rates",
-    "intermediate/int_mirror_reliability",
-    "intermediate/int_mirror_reports",
+    "intermediate/int_hs__code_map",
+    "intermediate/int_hs__concordance_steps",
+    "intermediate/int_hs__paths",
+    "intermediate/int_hs__split_weights",
+    "intermediate/int_indicators__export_control_imports",
+    "intermediate/int_indicators__flows",
+    "intermediate/int_mirror__cif_rates",
+    "intermediate/int_mirror__reliability",
+    "intermediate/int_mirror__reports",
+    "intermediate/int_national__lines_usd",
     "intermediate/int_trade_flows__comtrade",
-    "intermediate/int_trade_flows__japan",
-    "intermediate/int_trade_flows__kcs",
+    "intermediate/int_trade_flows__national",
     "japan/lake_trade",
     "japan/landed_files",
     "japan/live_monthly",
     "kcs/lake_trade",
     "kcs/landed_responses",
     "kcs/live_monthly",
-    "quarantine",
     "reference/comtrade_countries",
     "reference/comtrade_flows",
     "reference/comtrade_legacy_qty_units",
@@ -65,6 +64,7 @@ EXPECTED_ASSET_KEYS = [
     "reference/hs_concordance",
     "reference/hs_deleted_codes",
     "reference/hs_headings",
+    "reference/hs_versions",
     "reference/iso_country_codes",
     "reference/japan_customs_country_codes",
     "reference/kcs_country_codes",
@@ -102,7 +102,9 @@ def test_assets_are_grouped_by_layer() -> None:
 
 def test_every_asset_has_a_description() -> None:
     graph = defs.resolve_asset_graph()
-    missing = [k.to_user_string() for k in graph.get_all_asset_keys() if not (graph.get(k).description or "").strip()]
+    missing = [
+        k.to_user_string() for k in graph.get_all_asset_keys() if not (graph.get(k).description or "").strip()
+    ]
     assert missing == []
 
 

@@ -1,9 +1,9 @@
 """Reconciliation and indicator marts, end to end on a slice of the SYNTHETIC sample.
 
-One module-scoped run of the main job (landing → lake → `dbt build` with every data test and unit
-test → publication) for Korea, Japan and China, monthly and annual 2018–2020, then assertions on the
-published marts: mirror reconciliation in both frequencies, weights, the 2019 export-control shock
-and the indicators' ranges.
+The session's shared build (tests/published.py: `published_build`; landing → lake → `dbt build` with
+every data test and unit test → publication) for Korea, Japan and China, monthly 2018–2020 and annual
+2006, 2007 and 2018–2020, then assertions on the published marts: mirror reconciliation in both
+frequencies, weights, the 2019 export-control shock and the indicators' ranges.
 """
 
 from __future__ import annotations
@@ -14,29 +14,18 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingest.config import Paths, paths
+from ingest.config import Paths
+from tests.published import SHARED_SCOPE, Build
 
-SCOPE = {
-    "mode": "sample",
-    "reporters": [410, 392, 156],
-    "monthly_years": [2018, 2019, 2020],
-    "annual_years": [2018, 2019, 2020],
-}
+SCOPE = SHARED_SCOPE
 KOREA, JAPAN, CHINA, TAIWAN = 410, 392, 156, 490
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, dg.ExecuteInProcessResult]]:
-    home = tmp_path_factory.mktemp("indicators") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMITRADE_HOME", str(home))
-        from orchestration.definitions import defs
-
-        result = defs.resolve_job_def("main").execute_in_process(
-            run_config={"ops": {"comtrade__landed_responses": {"config": SCOPE}}},
-            instance=dg.DagsterInstance.ephemeral(),
-        )
-        yield paths(), result
+def built(published_build: Build) -> tuple[Paths, dg.ExecuteInProcessResult]:
+    """The shared published home and the result of the main job that built it (read-only)."""
+    assert {2018, 2019, 2020} <= set(SCOPE["annual_years"]) and SCOPE["monthly_years"] == [2018, 2019, 2020]
+    return published_build.store, published_build.result
 
 
 @pytest.fixture(scope="module")

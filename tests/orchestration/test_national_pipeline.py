@@ -1,7 +1,8 @@
 """End to end for the national statistics: the main job on a small slice (Korea and Japan, 2019).
 
-One module-scoped run lands the Comtrade, Korea Customs and Japan MOF samples and the ECB rates,
-parses them, runs `dbt build` (models and tests) and publishes; the tests read the published file.
+The session's small build (tests/published.py: `small_build`) lands the Comtrade, Korea Customs and
+Japan MOF samples and the ECB rates, parses them, runs `dbt build` (models and tests) and publishes;
+the tests read the published file.
 """
 
 from __future__ import annotations
@@ -13,25 +14,17 @@ import duckdb
 import polars as pl
 import pytest
 
-from ingest.config import Paths, paths
+from ingest.config import Paths
+from tests.published import SMALL_SCOPE, Build
 
 SCOPE = {"mode": "sample", "reporters": [410, 392], "monthly_years": [2019], "annual_years": [2019]}
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, dg.ExecuteInProcessResult]]:
-    home = tmp_path_factory.mktemp("national") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMITRADE_HOME", str(home))
-        mp.delenv("ECB_BASE_URL", raising=False)
-        from orchestration.definitions import defs
-
-        result = defs.resolve_job_def("main").execute_in_process(
-            run_config={"ops": {"comtrade__landed_responses": {"config": SCOPE}}},
-            instance=dg.DagsterInstance.ephemeral(),
-            raise_on_error=False,
-        )
-        yield paths(), result
+def built(small_build: Build) -> tuple[Paths, dg.ExecuteInProcessResult]:
+    """The small session home (built without ECB_BASE_URL: the sample's rates) and its run (read-only)."""
+    assert SMALL_SCOPE == SCOPE  # the counts below are those of this scope
+    return small_build.store, small_build.result
 
 
 @pytest.fixture(scope="module")

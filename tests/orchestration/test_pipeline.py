@@ -1,8 +1,8 @@
-"""End to end: materialize every asset into a temporary SEMITRADE_HOME and check the marts.
+"""End to end: every asset materialized into a temporary SEMITRADE_HOME, then checks on the marts.
 
-The scope is a slice of the sample (Korea, Japan, China; monthly 2018–2020; a few annual years on both
-sides of the HS2007 break) so the test runs the real landing, parser, `dbt build` (models and their
-tests) and publication in well under a minute.
+The home is the session's shared build (tests/published.py: `published_build`): a slice of the sample
+(Korea, Japan, China; monthly 2018–2020; annual years on both sides of the HS2007 break and 2018–2020)
+through the real landing, parser, `dbt build` (models and their tests) and publication.
 """
 
 from __future__ import annotations
@@ -17,29 +17,17 @@ import duckdb
 import polars as pl
 import pytest
 
-from ingest.config import Paths, paths
+from ingest.config import Paths
 from orchestration.cli import main as cli_main
+from tests.published import SHARED_SCOPE, Build
 
-SCOPE = {
-    "mode": "sample",
-    "reporters": [410, 392, 156],
-    "monthly_years": [2018, 2019, 2020],
-    "annual_years": [2006, 2007, 2019],
-}
+SCOPE = SHARED_SCOPE
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, dg.ExecuteInProcessResult]]:
-    home = tmp_path_factory.mktemp("pipeline") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMITRADE_HOME", str(home))
-        from orchestration.definitions import defs
-
-        result = defs.resolve_job_def("main").execute_in_process(
-            run_config={"ops": {"comtrade__landed_responses": {"config": SCOPE}}},
-            instance=dg.DagsterInstance.ephemeral(),
-        )
-        yield paths(), result
+def built(published_build: Build) -> tuple[Paths, dg.ExecuteInProcessResult]:
+    """The shared published home and the result of the main job that built it (read-only)."""
+    return published_build.store, published_build.result
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +44,9 @@ def test_the_main_job_succeeds_with_all_dbt_tests(built: tuple[Paths, dg.Execute
     assert len(checks) >= 20
     assert all(e.event_specific_data.passed for e in checks)
     lake_meta = result.asset_materializations_for_node("comtrade__lake_records")[0].metadata
-    assert lake_meta["files_parsed"].value == 3 * 3 + 3 * 3  # reporters × (monthly years + annual years)
+    reporters, monthly, annual = (len(SCOPE[k]) for k in ("reporters", "monthly_years", "annual_years"))
+    # one file per reporter × (monthly years + annual years)
+    assert lake_meta["files_parsed"].value == reporters * (monthly + annual) == 3 * (3 + 5)
     assert lake_meta["rows_kept"].value == lake_meta["rows_in"].value
     assert lake_meta["rows_quarantined"].value == 0
 

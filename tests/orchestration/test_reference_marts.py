@@ -1,6 +1,6 @@
 """The reference layer end to end: HS concordance, HS2022 long series, products and countries.
 
-One module-scoped run of the main job (landing → lake → `dbt build` with every data test and unit
+One module-scoped run of the main job of its own (landing → lake → `dbt build` with every data test and unit
 test → publication) on a slice of the SYNTHETIC sample: Korea and Japan, annual 2005–2024 (HS2002
 before 2007, then HS2007, 2012, 2017 and 2022 as the sample's reporters switch) and monthly 2019.
 """
@@ -14,7 +14,8 @@ import duckdb
 import openpyxl
 import pytest
 
-from ingest.config import Paths, paths
+from ingest.config import Paths
+from tests.published import build_home
 from tests.reference_tables import SHARED
 
 SCOPE = {
@@ -43,17 +44,11 @@ SME_SERIES = """
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, dg.ExecuteInProcessResult]]:
-    home = tmp_path_factory.mktemp("reference") / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMITRADE_HOME", str(home))
-        from orchestration.definitions import defs
-
-        result = defs.resolve_job_def("main").execute_in_process(
-            run_config={"ops": {"comtrade__landed_responses": {"config": SCOPE}}},
-            instance=dg.DagsterInstance.ephemeral(),
-        )
-        yield paths(), result
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Paths, dg.ExecuteInProcessResult]:
+    """This module's own run of the main job: the twenty annual years 2005–2024 (five HS versions)
+    are more than the session's shared slice can hold without changing the other modules' counts."""
+    build = build_home(tmp_path_factory.mktemp("reference") / "data", SCOPE, "reference slice 2005-2024")
+    return build.store, build.result
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +68,8 @@ def test_the_main_job_builds_the_reference_models(built: tuple[Paths, dg.Execute
     }
     assert {
         "fct_trade_flows_hs2022",
-        "intermediate/int_hs_split_weights",
-        "intermediate/int_hs_code_map",
+        "intermediate/int_hs__split_weights",
+        "intermediate/int_hs__code_map",
         "reference/hs_concordance",
     } <= materialized
 
@@ -108,7 +103,7 @@ def test_hs2002_equipment_codes_map_whole_to_848620(con: duckdb.DuckDBPyConnecti
     rows = con.execute(
         """
         select hs6, target_hs6, round(weight, 12)
-        from main_intermediate.int_hs_split_weights
+        from main_intermediate.int_hs__split_weights
         where target_version = 'H6' and hs_version = 'H2' and hs6 in ('845691', '854311', '901042') and weight > 0
         order by 1
         """
@@ -121,7 +116,7 @@ def test_hs2002_ics_split_over_854231_39_with_trade_weights(con: duckdb.DuckDBPy
     rows = con.execute(
         """
         select target_hs6, weight, weight_method
-        from main_intermediate.int_hs_split_weights
+        from main_intermediate.int_hs__split_weights
         where target_version = 'H3' and hs_version = 'H2' and hs6 = '854221'
         order by 1
         """
@@ -143,7 +138,7 @@ def test_hs2002_ics_split_over_854231_39_with_trade_weights(con: duckdb.DuckDBPy
 def test_hs2017_854140_split_by_hs2022(con: duckdb.DuckDBPyConnection) -> None:
     # GIVEN HS2017 854140 (photosensitive devices, LEDs), which HS2022 split into 854141…854149
     rows = con.execute(
-        "select target_hs6, relationship, is_principal from main_intermediate.int_hs_code_map "
+        "select target_hs6, relationship, is_principal from main_intermediate.int_hs__code_map "
         "where target_version = 'H6' and hs_version = 'H5' and hs6 = '854140' order by 1"
     ).fetchall()
     targets = [r[0] for r in rows]
@@ -169,7 +164,7 @@ def test_hs2017_854140_split_by_hs2022(con: duckdb.DuckDBPyConnection) -> None:
 def test_hs2017_300219_reaches_hs2022_through_its_subheading(con: duckdb.DuckDBPyConnection) -> None:
     # GIVEN HS2017 300219, which UNSD's HS2022→HS2017 table does not list (issue #13)
     rows = con.execute(
-        "select target_hs6, weight, weight_method, reached_share from main_intermediate.int_hs_split_weights "
+        "select target_hs6, weight, weight_method, reached_share from main_intermediate.int_hs__split_weights "
         "where target_version = 'H6' and hs_version = 'H5' and hs6 = '300219' order by 1"
     ).fetchall()
     # THEN it maps to the HS2022 subheading 3002.1, and the weights sum to 1
@@ -191,7 +186,7 @@ def test_hs2017_300219_reaches_hs2022_through_its_subheading(con: duckdb.DuckDBP
     assert {r[2] for r in rows} == {"trade" if total else "equal"}
     # AND the code map calls it a split with 300212 as the principal code, not unmapped
     mapped = con.execute(
-        "select distinct relationship, bool_or(is_principal and target_hs6 = '300212') from main_intermediate.int_hs_code_map "
+        "select distinct relationship, bool_or(is_principal and target_hs6 = '300212') from main_intermediate.int_hs__code_map "
         "where target_version = 'H6' and hs_version = 'H5' and hs6 = '300219' group by 1"
     ).fetchall()
     assert mapped in ([("1:n", True)], [("n:n", True)])
@@ -202,13 +197,13 @@ def test_every_listed_code_reaches_hs2022_or_is_deleted_in_the_warehouse(
 ) -> None:
     rows = con.execute(
         "select relationship, count(*) from (select distinct hs_version, hs6, relationship "
-        "from main_intermediate.int_hs_code_map where target_version = 'H6') group by 1"
+        "from main_intermediate.int_hs__code_map where target_version = 'H6') group by 1"
     ).fetchall()
     counts = dict(rows)
     assert "unmapped" not in counts
     assert counts["deleted"] == 4
     deleted = con.execute(
-        "select hs_version, hs6, dead_ends from main_intermediate.int_hs_code_map "
+        "select hs_version, hs6, dead_ends from main_intermediate.int_hs__code_map "
         "where target_version = 'H6' and relationship = 'deleted' order by 1, 2"
     ).fetchall()
     assert deleted == [
@@ -231,7 +226,7 @@ def test_chained_hs2022_to_hs2007_links_equal_the_direct_unsd_table(con: duckdb.
     # WHEN we chain the adjacent-version links backwards from HS2022 to HS2007
     chained = set(
         con.execute(
-            "select hs6, target_hs6 from main_intermediate.int_hs_code_map where target_version = 'H3' and hs_version = 'H6' "
+            "select hs6, target_hs6 from main_intermediate.int_hs__code_map where target_version = 'H3' and hs_version = 'H6' "
             "and substr(hs6, 1, 4) in ('8486', '8541', '8542')"
         ).fetchall()
     )

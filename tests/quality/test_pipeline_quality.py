@@ -26,8 +26,9 @@ from ingest.config import Paths
 from ingest.landing import land
 from ingest.quality.gate import read_blocklist
 from orchestration.cli import main as cli_main
+from tests.published import SMALL_SCOPE, run_main_job_in
 
-SCOPE = {"mode": "sample", "reporters": [410, 392], "monthly_years": [2019], "annual_years": [2019]}
+SCOPE = SMALL_SCOPE  # Korea and Japan, monthly and annual 2019
 CORPUS = Path(__file__).parents[1] / "fixtures" / "bad_inputs" / "comtrade"
 UNKNOWN_REPORTER = 999
 
@@ -63,18 +64,12 @@ def land_bad_inputs(store: Paths) -> dict[str, str]:
 
 
 def run_main(home: Path) -> dg.ExecuteInProcessResult:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMITRADE_HOME", str(home))
-        from orchestration.definitions import defs
-
-        return defs.resolve_job_def("main").execute_in_process(
-            run_config={"ops": {"comtrade__landed_responses": {"config": SCOPE}}},
-            instance=dg.DagsterInstance.ephemeral(),
-            raise_on_error=False,
-        )
+    """One full run of the main job on SCOPE in ``home`` (this module's own homes: the bad inputs are
+    landed before the first run, so no session home can stand in for it)."""
+    return run_main_job_in(home, SCOPE)
 
 
-CORE_MARTS = {"fct_trade_flows", "dim_country", "dim_flow", "dim_period", "dim_product", "quarantine"}
+CORE_MARTS = {"fct_trade_flows", "dim_country", "dim_flow", "dim_period", "dim_product", "fct_quarantine"}
 
 
 def mart_checksums(db: Path) -> dict[str, tuple[str, str]]:
@@ -209,7 +204,7 @@ def test_the_quarantine_table_holds_every_rejected_row(store_a: dict[str, Any]) 
     store: Paths = store_a["store"]
     with duckdb.connect(str(store.serving_db), read_only=True) as con:
         rows = con.execute(
-            "select source_file, source_row, reason, is_whole_file from quarantine order by source_file"
+            "select source_file, source_row, reason, is_whole_file from fct_quarantine order by source_file"
         ).fetchall()
     assert [(r[0], r[1], r[3]) for r in rows] == [
         (store_a["bad"]["quarantined_row"], 1, False),
@@ -236,7 +231,7 @@ def test_data_docs_are_written(store_a: dict[str, Any]) -> None:
 
 def test_two_runs_give_identical_marts(store_a: dict[str, Any]) -> None:
     assert store_a["second"].success
-    assert "fct_trade_flows" in store_a["sums_first"] and "quarantine" in store_a["sums_first"]
+    assert "fct_trade_flows" in store_a["sums_first"] and "fct_quarantine" in store_a["sums_first"]
     assert_same_marts(store_a["sums_second"], store_a["sums_first"])
 
 

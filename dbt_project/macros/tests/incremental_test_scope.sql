@@ -6,7 +6,7 @@
     no failure the build could have caused.
       fct_trade_flows     the Comtrade partitions (frequency × year × reporter) its last build
                           re-derived, and the national sources (re-derived every build);
-      int_mirror_reports  the frequency × year slices of the reporters it took in.
+      int_mirror__reports  the frequency × year slices of the reporters it took in.
     After a full build the scope is everything. `dbt test --vars '{full_tests: true}'` (or any run with
     that var) tests every row of every model. dbt calls this macro (it wraps the model of a generic
     test, applying the test's `where` config); the project's version takes precedence over dbt's. -#}
@@ -36,7 +36,7 @@
     {%- set name = relation.identifier if relation is not string else '' -%}
     {%- set s = semitrade.fct_state_schema() -%}
     {%- set state = 'fct_trade_flows__last_build' if name == 'fct_trade_flows' else name ~ '__pending' -%}
-    {%- if name not in ('fct_trade_flows', 'int_mirror_reports')
+    {%- if name not in ('fct_trade_flows', 'int_mirror__reports')
           or adapter.get_relation(database=relation.database, schema=s, identifier=state) is none -%}
         {{ return('') }}
     {%- endif -%}

@@ -1,6 +1,6 @@
 -- One row per period: every month and every year from var('first_year') to var('last_year').
 -- period_key is YYYYMM for months and YYYY for years, as Comtrade writes `period`. Flags mark the
--- July 2019 Japanese export controls; hs_version_in_force is the HS edition in force that year.
+-- July 2019 Japanese export controls; hs_version_in_force is the HS edition in force that year (seed hs_versions).
 with
 
 years as (
@@ -38,26 +38,26 @@ annual as (
 
 ),
 
+hs_versions as (
+
+    select hs_version, first_year, last_year from {{ ref('hs_versions') }}
+
+),
+
 final as (
 
     select
-        *,
+        p.*,
         -- Japan's export licensing on HF, photoresist and fluorinated polyimide: from 4 July 2019.
-        period_start >= date '2019-07-01' as is_after_2019_export_control,
-        freq_code = 'M' and period_start between date '2018-07-01' and date '2020-06-30'
+        p.period_start >= date '2019-07-01' as is_after_2019_export_control,
+        p.freq_code = 'M' and p.period_start between date '2018-07-01' and date '2020-06-30'
             as is_2019_export_control_window,
-        -- HS edition in force on 1 January of the year (WCO entry-into-force dates); reporters may lag.
-        case
-            when year >= 2022 then 'H6'
-            when year >= 2017 then 'H5'
-            when year >= 2012 then 'H4'
-            when year >= 2007 then 'H3'
-            when year >= 2002 then 'H2'
-            when year >= 1996 then 'H1'
-            else 'H0'
-        end as hs_version_in_force,
-        case when quarter is not null then cast(year as varchar) || '-Q' || cast(quarter as varchar) end as quarter_label
-    from (select * from months union all select * from annual)
+        -- HS edition in force on 1 January of the year (seed hs_versions: WCO entry-into-force
+        -- dates; null before 1988); reporters may lag.
+        v.hs_version as hs_version_in_force,
+        case when p.quarter is not null then cast(p.year as varchar) || '-Q' || cast(p.quarter as varchar) end as quarter_label
+    from (select * from months union all select * from annual) as p
+    left join hs_versions as v on {{ hs_version_in_force('p.year', 'v') }}
 
 )
 

@@ -1,6 +1,6 @@
 -- One row per HS6 code per HS version (H0 = HS1992 … H6 = HS2022), with the HS4/HS2 hierarchy
 -- (HS2022 texts of the heading and chapter), the semiconductor segment from the taxonomy seed, and
--- the code's canonical (principal) HS2022 successor from int_hs_code_map.
+-- the code's canonical (principal) HS2022 successor from int_hs__code_map.
 with
 
 codes as (
@@ -29,7 +29,7 @@ hs2022 as (
         any_value(target_hs6) filter (where is_principal) as hs6_2022,
         count(target_hs6) as hs2022_n_codes,
         any_value(relationship) as hs2022_relationship
-    from {{ ref('int_hs_code_map') }}
+    from {{ ref('int_hs__code_map') }}
     where target_version = 'H6'
     group by 1, 2
 

@@ -1,5 +1,5 @@
 -- One row per source × frequency × reporter × partner × HS6 product (as reported) × period × flow,
--- the union of every source's int_trade_flows__<source> model (same columns), joined to the
+-- the union of the int_trade_flows__* models (comtrade; national: Korea, Japan; same columns), joined to the
 -- product dimension for the semiconductor segment and to the HS concordance for the canonical HS2022
 -- code (the principal HS2022 successor of the reported code; when the code maps to several HS2022
 -- codes, fct_trade_flows_hs2022 shares the value out with weights). World (partner 0) and aggregate rows are kept and flagged is_aggregate:
@@ -18,7 +18,7 @@
     full_refresh=(true if var('as_of', none) else none),
     post_hook="{{ fct_trade_flows_record_changes() }}",
 ) }}
-{%- set source_models = ['int_trade_flows__comtrade', 'int_trade_flows__kcs', 'int_trade_flows__japan'] %}
+{%- set source_models = ['int_trade_flows__comtrade', 'int_trade_flows__national'] %}
 {%- set comtrade_filter = 'true' %}
 {%- if execute %}
 {%- set changed = fct_trade_flows_prepare_changes(is_incremental()) %}
@@ -56,7 +56,7 @@ hs2022 as (
         count(target_hs6) as n_codes,
         any_value(relationship) as relationship,
         any_value(breaks) filter (where is_principal) as breaks
-    from {{ ref('int_hs_code_map') }}
+    from {{ ref('int_hs__code_map') }}
     where target_version = 'H6'
     group by 1, 2
 

@@ -1,7 +1,7 @@
 {{ config(materialized='view') }}
 -- One row per fct_trade_flows row × HS2022 code it maps to: every flow re-expressed in HS2022
 -- (H6) codes so that series reported under HS1992…HS2017 join the HS2022 ones. value_usd,
--- net_weight_kg are the reported figures times the split weight of int_hs_split_weights (summed
+-- net_weight_kg are the reported figures times the split weight of int_hs__split_weights (summed
 -- over the HS2022 codes of one flow they give back the reported figure). A flow whose code has no
 -- HS2022 successor keeps one row with a null hs6_2022 and is_unbridgeable = true. HS2022 codes
 -- with a zero weight (no trade under them) are left out.
@@ -16,7 +16,7 @@ flows as (
 weights as (
 
     select hs_version, hs6, target_hs6, weight, weight_method
-    from {{ ref('int_hs_split_weights') }}
+    from {{ ref('int_hs__split_weights') }}
     where target_version = 'H6'
 
 ),
@@ -24,7 +24,7 @@ weights as (
 code_map as (
 
     select hs_version, hs6, target_hs6, breaks
-    from {{ ref('int_hs_code_map') }}
+    from {{ ref('int_hs__code_map') }}
     where target_version = 'H6'
 
 ),

@@ -12,7 +12,7 @@ with
 
 imports as (
 
-    select * from {{ ref('int_ind_export_control_imports') }}
+    select * from {{ ref('int_indicators__export_control_imports') }}
 
 ),
 

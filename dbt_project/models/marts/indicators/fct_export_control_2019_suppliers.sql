@@ -9,7 +9,7 @@ with
 
 imports as (
 
-    select * from {{ ref('int_ind_export_control_imports') }}
+    select * from {{ ref('int_indicators__export_control_imports') }}
     where control_window is not null
       and not is_world
 

@@ -7,7 +7,7 @@ with
 
 flows as (
 
-    select * from {{ ref('int_ind_flows') }}
+    select * from {{ ref('int_indicators__flows') }}
     where product_level in ('segment', 'total')
 
 ),

@@ -4,7 +4,7 @@ with
 
 lines as (
 
-    select * from {{ ref('int_fx__national_lines_usd') }}
+    select * from {{ ref('int_national__lines_usd') }}
 
 ),
 

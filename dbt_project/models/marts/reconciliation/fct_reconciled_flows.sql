@@ -5,26 +5,26 @@
 -- A view: every row reads the CIF rates and reporter reliabilities, medians and means over all pairs
 -- and partners that any revision moves (one revised reporter-year moved a third of the CIF rates
 -- on the 10M-row benchmark), so a table would be rebuilt whole at every refresh; the view is
--- int_mirror_reports (incremental) joined to two small tables when queried.
+-- int_mirror__reports (incremental) joined to two small tables when queried.
 {{ config(materialized='view') }}
 {%- set large_discrepancy = var('mirror_large_log_discrepancy', 0.6931471805599453) %}
 with
 
 reports as (
 
-    select * from {{ ref('int_mirror_reports') }}
+    select * from {{ ref('int_mirror__reports') }}
 
 ),
 
 cif_rates as (
 
-    select * from {{ ref('int_mirror_cif_rates') }}
+    select * from {{ ref('int_mirror__cif_rates') }}
 
 ),
 
 reliability as (
 
-    select * from {{ ref('int_mirror_reliability') }}
+    select * from {{ ref('int_mirror__reliability') }}
 
 ),
 

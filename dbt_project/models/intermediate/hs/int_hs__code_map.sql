@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}
 -- One row per (target version, as-reported HS version, HS6 code, target HS6 code): the structural
 -- map of every code to HS2022 (target H6) and to HS2007 (target H3), without weights. The
 -- relationship is seen from the reported code: 1:1, n:1 (several reported codes merge into the
@@ -11,7 +10,7 @@ with
 
 paths as (
 
-    select * from {{ ref('int_hs_paths') }}
+    select * from {{ ref('int_hs__paths') }}
 
 ),
 

@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}
 -- One row per (target version, as-reported HS version, HS6 code, target HS6 code) with the share of
 -- the reported value that goes to the target code. Split rule, applied at every adjacent-version
 -- step of a path and multiplied along it (summed over parallel paths):
@@ -16,13 +15,13 @@ with
 steps as (
 
     select from_version, from_hs6, to_version, to_hs6
-    from {{ ref('int_hs_concordance_steps') }}
+    from {{ ref('int_hs__concordance_steps') }}
 
 ),
 
 paths as (
 
-    select * from {{ ref('int_hs_paths') }}
+    select * from {{ ref('int_hs__paths') }}
 
 ),
 

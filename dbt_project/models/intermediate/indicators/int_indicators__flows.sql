@@ -1,4 +1,3 @@
-{{ config(materialized="table") }}
 -- One row per frequency × period × exporter → importer × product level × product code: the
 -- reconciled FOB value (fct_reconciled_flows) summed to three product levels so every indicator
 -- reads one shape: 'hs6' (code = the HS6 code), 'segment' (materials, equipment, devices) and

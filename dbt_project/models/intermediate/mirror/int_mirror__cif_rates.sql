@@ -20,7 +20,7 @@ reports as (
         import_report_cif_usd,
         reports_available,
         is_hs_version_mismatch
-    from {{ ref('int_mirror_reports') }}
+    from {{ ref('int_mirror__reports') }}
 
 ),
 

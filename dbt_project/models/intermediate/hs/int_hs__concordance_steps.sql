@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}
 -- One row per link between an HS6 code of one HS version and an HS6 code of the adjacent version
 -- (H0↔H1↔H2↔H3↔H4↔H5↔H6), in both directions: forward (older → newer) and backward (newer → older).
 -- Links come from the hs_concordance seed (UNSD correlation tables; conversion tables before HS2002;

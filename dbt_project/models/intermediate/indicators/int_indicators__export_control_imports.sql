@@ -38,7 +38,7 @@ comtrade as (
 kcs as (
 
     select l.hs6, l.national_code, l.period_key, l.partner_code, l.value_usd, l.origin
-    from {{ ref('int_fx__national_lines_usd') }} as l
+    from {{ ref('int_national__lines_usd') }} as l
     where l.source = 'kcs'
       and l.flow_code = 'M'
       and l.reporter_code = {{ corridor.home }}

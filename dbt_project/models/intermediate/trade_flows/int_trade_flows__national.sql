@@ -1,11 +1,12 @@
--- kcs national lines rolled up to the fact grain (reporter × partner × HS6 × month × flow), in US
--- dollars, with the columns of every int_trade_flows__<source> model (see int_trade_flows__comtrade).
+-- National customs lines (Korea Customs `kcs`, Japan MOF `japan_mof`) rolled up to the fact grain
+-- (source × reporter × partner × HS6 × month × flow), in US dollars, with the columns of every
+-- int_trade_flows__* model (see int_trade_flows__comtrade). One model for every national
+-- source: int_national__lines_usd has already brought them to one shape (partner in M49, value in USD).
 with
 
 lines as (
 
-    select * from {{ ref('int_fx__national_lines_usd') }}
-    where source = 'kcs'
+    select * from {{ ref('int_national__lines_usd') }}
 
 ),
 

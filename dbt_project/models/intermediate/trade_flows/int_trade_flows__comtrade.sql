@@ -1,6 +1,6 @@
 -- Comtrade records at the fact grain: totals over partner2, customs procedure and mode of
 -- transport only (breakdown rows would double count), HS6 rows only (TOTAL/HS2/HS4 rows are
--- aggregates of the same trade). Columns are the shared shape of every int_trade_flows__<source>.
+-- aggregates of the same trade). Columns are the shared shape of every int_trade_flows__* model.
 with
 
 records as (

@@ -1,9 +1,9 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='replace_where',
-    replace_where=party_slice_exists('semitrade_state.int_mirror_reports__pending', 't', ['exporter_code', 'importer_code']),
+    replace_where=party_slice_exists('semitrade_state.int_mirror__reports__pending', 't', ['exporter_code', 'importer_code']),
     on_schema_change='fail',
-    post_hook="{{ fct_changes_consumed('int_mirror_reports') }}",
+    post_hook="{{ fct_changes_consumed('int_mirror__reports') }}",
 ) }}
 -- One row per exporter → importer × HS6 × period (annual and monthly): the exporter's report of its
 -- exports (FOB) next to the importer's report of the same flow (CIF), when either exists.
@@ -17,11 +17,11 @@
 {%- set slice = 'true' %}
 {%- set year_slice = 'true' %}
 {%- if execute and model.resource_type != 'unit_test' %}
-{%- set changes = fct_changes_prepare('int_mirror_reports', is_incremental()) %}
+{%- set changes = fct_changes_prepare('int_mirror__reports', is_incremental()) %}
 {%- if is_incremental() and not changes.full %}
 {%- set slice = party_slice_predicate(changes.partitions, ['reporter_code', 'partner_code']) %}
 {%- set year_slice = party_slice_predicate(changes.partitions, []) %}
-{%- do log('int_mirror_reports: ' ~ (changes.partitions.rows | length) ~ ' changed fact partition(s) to take in', info=true) %}
+{%- do log('int_mirror__reports: ' ~ (changes.partitions.rows | length) ~ ' changed fact partition(s) to take in', info=true) %}
 {%- endif %}
 {%- endif %}
 with

@@ -107,20 +107,20 @@ unioned as (
 
 ),
 
+hs_versions as (
+
+    select hs_version, first_year, last_year from {{ ref('hs_versions') }}
+
+),
+
 final as (
 
+    -- the HS edition in force in the line's year (seed hs_versions): the national tariffs follow it
     select
-        *,
-        case
-            when ref_year >= 2022 then 'H6'
-            when ref_year >= 2017 then 'H5'
-            when ref_year >= 2012 then 'H4'
-            when ref_year >= 2007 then 'H3'
-            when ref_year >= 2002 then 'H2'
-            when ref_year >= 1996 then 'H1'
-            else 'H0'
-        end as hs_version
-    from unioned
+        u.*,
+        v.hs_version
+    from unioned as u
+    left join hs_versions as v on {{ hs_version_in_force('u.ref_year', 'v') }}
 
 )
 

@@ -1,7 +1,6 @@
-{{ config(materialized='table') }}
 -- One row per path from an HS6 code of any version (H0…H6) to a code of a target version (H6 =
 -- HS2022 for canonical codes, H3 = HS2007 for long series), walking adjacent-version links of
--- int_hs_concordance_steps: forward when the start is older than the target, backward when newer.
+-- int_hs__concordance_steps: forward when the start is older than the target, backward when newer.
 -- A code with no path to the target gets one row with a null end, the codes where its walk stopped
 -- (dead_ends) and is_deleted = every one of them is in hs_deleted_codes without successor (a code
 -- deleted by a revision, e.g. HS1996 252700 cryolite); otherwise a gap the tables do not bridge.
@@ -11,7 +10,7 @@ with recursive
 steps as (
 
     select from_version, from_hs6, to_version, to_hs6, is_unchanged
-    from {{ ref('int_hs_concordance_steps') }}
+    from {{ ref('int_hs__concordance_steps') }}
 
 ),
 

@@ -11,7 +11,7 @@ with
 
 reports as (
 
-    select * from {{ ref('int_mirror_reports') }}
+    select * from {{ ref('int_mirror__reports') }}
     where reports_available = 'both'
       and not is_hs_version_mismatch
       and export_report_fob_usd > 0
@@ -21,7 +21,7 @@ reports as (
 
 cif_rates as (
 
-    select * from {{ ref('int_mirror_cif_rates') }}
+    select * from {{ ref('int_mirror__cif_rates') }}
 
 ),
 
