@@ -14,7 +14,7 @@ from ingest.lake import has_lake_files
 from ingest.quality.gate import gate_summary
 from ingest.scope import load_scope
 from orchestration.cli import CommandError
-from orchestration.commands.homes import add_home_option, chosen_home
+from orchestration.commands.homes import add_home_option, chosen_home, published_warehouse
 from orchestration.instance import ensure_dagster_home
 
 # The trade datasets of the lake (exchange rates alone are no reason to build a warehouse).
@@ -58,7 +58,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     build.set_defaults(func=build_command)
     summary = sub.add_parser("summary", help="print the tables of the published warehouse with row counts")
     add_home_option(summary)
-    summary.set_defaults(func=lambda args: print_summary(chosen_home(args)) or 0)
+    summary.set_defaults(func=summary_command)
+
+
+def summary_command(args: argparse.Namespace) -> int:
+    """`semitrade summary`: the published warehouse of the chosen home, or a clear error saying where it is."""
+    published_warehouse(args)  # raises CommandError with a hint (e.g. --sample) when there is none
+    print_summary(chosen_home(args))
+    return 0
 
 
 def live_sources() -> dict[str, str | None]:

@@ -113,3 +113,19 @@ def test_bad_scope_files_are_clear_errors(tmp_path: Path, body: str, message: st
     with pytest.raises(ScopeError) as err:
         load_scope(explicit=path)
     assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_summary_points_to_the_sample_home_when_the_real_one_is_empty(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orchestration.cli import main  # noqa: PLC0415 - the CLI, on default homes under tmp_path
+
+    monkeypatch.delenv("SEMITRADE_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    sample_db = tmp_path / "data" / "sample" / "warehouse" / "semitrade.duckdb"
+    sample_db.parent.mkdir(parents=True)
+    sample_db.write_bytes(b"")
+    assert main(["summary"]) == 1
+    err = capsys.readouterr().err
+    assert f"no published warehouse at {tmp_path / 'data' / 'live' / 'warehouse' / 'semitrade.duckdb'}" in err
+    assert "add --sample to read it" in err
