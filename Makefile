@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-# Pinned through requirements.lock (pip constraints): the Dagster pair, dbt-core < 1.12, dbt-duckdb 1.11.1.
+# Pinned through requirements.lock (pip constraints): the Dagster pair, dbt-core < 1.12, dbt-duckdb 1.11.1,
+# dbt-spark 1.11.0 and pyspark 4 (the spark extra: the tests build the sample on Spark too; Java 17+).
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev,spark]"
 	touch $(STAMP)
 
 run: $(STAMP)

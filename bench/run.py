@@ -11,8 +11,15 @@
      no checks (the faster is "the limit");
    - the user baseline: pandas ``read_csv`` + ``concat`` + ``to_parquet``; and, for API-sized JSON
      responses (the offline sample), ``pd.json_normalize`` next to our ``parse_landed``;
-3. times an incremental refresh of one reporter-period (a revised file) in the built warehouse;
-4. prints a table and writes ``bench/results/bench_<rows>.json``.
+3. runs the same dbt project on the Spark target over the same lake, in the same home (``bench.spark``:
+   full builds with local[1] and local[2], peak RSS with the JVM), unless ``--skip-spark`` or the Spark
+   target's requirements are missing (the reason is printed);
+4. times an incremental refresh of one reporter-period (a revised file) in the built warehouse, on
+   DuckDB and then on Spark;
+5. prints a table and writes ``bench/results/bench_<rows>.json``.
+
+Modules: ``bench.measure`` (a contender's process, its time and memory), ``bench.homes`` (the homes),
+``bench.steps`` (what each process runs), ``bench.spark`` (the Spark contenders), ``bench.generate``.
 
 A contender whose resident set passes ``--max-gb`` is stopped and reported as such (the machine is
 shared): the table then says "> N GB" rather than a time.
@@ -23,151 +30,32 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from bench import generate
+from bench import spark as bench_spark
+from bench.homes import json_files, setup_home
+from bench.measure import REPO, Measure, commit, machine, measure, uncommitted_changes
 
-REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
 
 
-@dataclass
-class Measure:
-    """One contender's run: wall seconds, rows, rows/s, peak RSS (MB, sampled, incl. children)."""
-
-    name: str
-    seconds: float
-    rows: int
-    peak_rss_mb: float
-    rows_per_s: float = 0.0
-    ok: bool = True
-    note: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        try:
-            total += p.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
-
-
-def measure(name: str, step: str, max_gb: float, **args: Any) -> Measure:
-    """Run ``bench.steps <step>`` in a new process; wall time, sampled peak RSS of its process tree."""
-    cmd = [sys.executable, "-m", "bench.steps", step, json.dumps(args)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ps = psutil.Process(proc.pid)
-    peak, killed = 0, False
-    while proc.poll() is None:
-        try:
-            peak = max(peak, _tree_rss(ps))
-        except psutil.NoSuchProcess:
-            break
-        if peak > max_gb * 1024**3:
-            for child in ps.children(recursive=True):
-                child.kill()
-            proc.kill()
-            killed = True
-            break
-        time.sleep(0.02)
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - t0
-    if killed:
-        return Measure(name, seconds, 0, peak / 2**20, ok=False, note=f"stopped: RSS > {max_gb:g} GB")
-    if proc.returncode != 0:
-        return Measure(name, seconds, 0, peak / 2**20, ok=False, note=f"failed: {err.strip()[-300:]}")
-    detail = json.loads(out.strip().splitlines()[-1])
-    peak_mb = max(peak / 2**20, detail.get("own_peak_rss_mb", 0.0))
-    rows = int(detail.get("rows", 0))
-    ok = detail.get("dbt_ok", True)
-    note = "" if ok else "dbt build had failures: " + " | ".join(detail.get("dbt_errors", []))[-400:]
-    return Measure(
-        name, seconds, rows, peak_mb, rows / seconds if seconds else 0.0, ok=ok, note=note, detail=detail
-    )
-
-
-def machine() -> dict[str, Any]:
-    """nproc, memory, CPU model and load of this machine."""
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {
-        "nproc": os.cpu_count(),
-        "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
-        "cpu_model": model,
-        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
-        "python": platform.python_version(),
-    }
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _setup_home(work: Path, home: Path) -> str:
-    """The bench warehouse's other inputs (Korea, Japan, FX, the Comtrade sample, quality gates): the
-    main job on the offline sample, run once per commit in ``work/base-<commit>`` and its lake copied
-    into ``home``, so that ``dbt build`` of every mart has all its sources. Returns "ok" or the failure."""
-    base = work / f"base-{_commit()}"
-    built = sorted(work.glob("base-*/lake"), key=lambda p: p.stat().st_mtime)
-    if not (base / "lake").exists() and built and os.environ.get("SEMITRADE_BENCH_REUSE_BASE"):
-        base = built[-1].parent  # another commit's base: the same sources unless their code changed
-    if not (base / "lake").exists():
-        shutil.rmtree(base, ignore_errors=True)
-        env = os.environ | {"SEMITRADE_HOME": str(base), "DAGSTER_HOME": str(base / "dagster")}
-        (base / "dagster").mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(
-            [str(Path(sys.executable).with_name("semitrade")), "run"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            shutil.rmtree(base / "lake", ignore_errors=True)
-            return f"FAILED ({proc.returncode}): {(proc.stdout + proc.stderr)[-300:]}"
-    shutil.copytree(base / "lake", home / "lake")
-    return f"ok ({base.name})"
-
-
-def _json_files(work: Path) -> tuple[Path, list[str]]:
-    """Land the offline sample's JSON responses (API-sized) in their own home; their paths."""
-    from ingest.comtrade.sample import land_sample
-    from ingest.config import Paths
-
-    home = work / "home-json"
-    shutil.rmtree(home, ignore_errors=True)
-    landed = land_sample(Paths(home))
-    return home, [str(Paths(home).landing / e.path) for e, _ in landed]
-
-
 def run(
-    rows: int, work: Path, *, rows_per_file: int, max_gb: float, keep: bool, pandas: bool, dbt: bool = True
+    rows: int,
+    work: Path,
+    *,
+    rows_per_file: int,
+    max_gb: float,
+    keep: bool,
+    pandas: bool,
+    dbt: bool = True,
+    spark: bool = True,
 ) -> dict[str, Any]:
     """Run every contender on the same files; the result document (also written to bench/results)."""
     started = datetime.now(UTC)
@@ -175,6 +63,13 @@ def run(
     print(
         f"machine: {info['nproc']} cores, {info['memory_gb']} GB, {info['cpu_model']}; "
         f"load {info['load_avg_at_start']}",
+        flush=True,
+    )
+    spark_skipped = bench_spark.skip_reason(skip_spark=not spark, dbt=dbt)
+    print(
+        f"spark: skipped: {spark_skipped}"
+        if spark_skipped
+        else f"spark: dbt build --target spark with {' and '.join(bench_spark.MASTERS)}, and the refresh",
         flush=True,
     )
     data = work / f"data-{rows}"
@@ -191,7 +86,7 @@ def run(
     home = work / f"home-{rows}"
     shutil.rmtree(home, ignore_errors=True)
     t0 = time.perf_counter()
-    setup = _setup_home(work, home)
+    setup = setup_home(work, home)
     print(
         f"setup: lake of `semitrade run` (offline sample, every source) copied to {home}: {setup} "
         f"({time.perf_counter() - t0:.0f} s, not timed)",
@@ -246,6 +141,11 @@ def run(
     )
     if dbt:
         add(total)
+    builds: dict[str, Measure] = {}
+    if spark_skipped:
+        print(f"  spark: skipped: {spark_skipped}", flush=True)
+    else:  # before the refresh: the lake the DuckDB build read
+        builds = bench_spark.full_builds(home, max_gb, add)
     pol = add(
         measure(
             "limit: polars scan_csv→sink_parquet",
@@ -277,14 +177,14 @@ def run(
         if pandas
         else None
     )
-    json_home, json_files = _json_files(work)
+    json_home, jsons = json_files(work)
     ours_j = add(measure("ours: JSON responses → lake", "ours_json", max_gb, home=str(json_home)))
     pan_j = add(
         measure(
             "baseline: pandas json_normalize",
             "pandas_json",
             max_gb,
-            files=json_files,
+            files=jsons,
             out=str(out / "pandas_json.parquet"),
         )
     )
@@ -296,23 +196,11 @@ def run(
             "ours: refresh one reporter-period", "refresh", max_gb, file=str(revised), home=str(home), dbt=dbt
         )
     )
+    spark_ref = None if spark_skipped else bench_spark.refresh(home, revised, max_gb, add)
 
-    limits = [m for m in (pol, duck) if m.ok]
-    limit = min(limits, key=lambda m: m.seconds) if limits else None
-    ratios: dict[str, Any] = {}
-    if limit and ingest.ok:
-        ratios["ingest_vs_limit_throughput"] = round(ingest.rows_per_s / limit.rows_per_s, 3)
-        if one is not None and one.ok:
-            ratios["ingest_1proc_vs_limit_throughput"] = round(one.rows_per_s / limit.rows_per_s, 3)
-        ratios["ingest_vs_limit_peak_rss"] = round(ingest.peak_rss_mb / limit.peak_rss_mb, 3)
-        ratios["limit"] = limit.name
-    if pan and ingest.ok:
-        ratios["ingest_vs_pandas_time"] = (
-            round(ingest.seconds / pan.seconds, 3) if pan.ok else f"pandas {pan.note}"
-        )
-        ratios["ingest_vs_pandas_peak_rss"] = round(ingest.peak_rss_mb / pan.peak_rss_mb, 3)
-    if ours_j.ok and pan_j.ok:
-        ratios["json_vs_pandas_time"] = round(ours_j.seconds / pan_j.seconds, 3)
+    ratios = ingest_ratios(ingest, one, (pol, duck), pan, ours_j, pan_j)
+    if spark_ref is not None:
+        ratios |= bench_spark.ratios(wh, ref, builds, spark_ref)
     print("\nratios (ours / other; throughput ≥ 1 and time, memory ≤ 1 are better for us):")
     for k, v in ratios.items():
         print(f"  {k:<32} {v}")
@@ -323,22 +211,34 @@ def run(
             f"{ref.detail.get('partitions_rederived')} Comtrade partition(s) re-derived)"
         )
         ratios |= refresh_scaling(rows, ref)
+    if spark_ref is not None and spark_ref.rows:
+        print(
+            f"the same refresh on Spark: {spark_ref.seconds:.1f} s (lake {spark_ref.detail['lake_seconds']} s: "
+            f"the file is already in the lake, landed by the refresh above; dbt build --target spark "
+            f"{spark_ref.detail['dbt_seconds']} s)"
+        )
     if dbt and wh.ok:
         print("slowest dbt nodes of the full build:", wh.detail.get("slowest_nodes", [])[:5])
+        for m in (wh, ref, *builds.values(), *([spark_ref] if spark_ref else [])):
+            print(bench_spark.node_summary(m))
+        for m in (*builds.values(), *([spark_ref] if spark_ref else [])):
+            print(f"slowest nodes of {m.name}:", m.detail.get("slowest_nodes", [])[:5])
 
     doc = {
         "label": generate.LABEL,
         "date": started.isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": commit(),
+        "uncommitted_changes": uncommitted_changes(),
         "command": " ".join([Path(sys.executable).name, "-m", "bench.run", *sys.argv[1:]]),
         "machine": info | {"load_avg_at_end": [round(x, 2) for x in os.getloadavg()]},
         "setup": setup,
+        "spark": {"skipped": spark_skipped, "masters": [] if spark_skipped else list(bench_spark.MASTERS)},
         "data": {
             "rows": rows,
             "files": len(files),
             "rows_per_file": rows_per_file,
             "gzip_mb": round(gzip_mb, 1),
-            "json_files": len(json_files),
+            "json_files": len(jsons),
         },
         "results": [
             asdict(m)
@@ -361,6 +261,34 @@ def run(
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(json_home, ignore_errors=True)
     return doc
+
+
+def ingest_ratios(
+    ingest: Measure,
+    one: Measure | None,
+    limits: tuple[Measure, Measure],
+    pan: Measure | None,
+    ours_j: Measure,
+    pan_j: Measure,
+) -> dict[str, Any]:
+    """Our ingest against the faster engine limit and pandas, and our JSON parse against pandas."""
+    ok = [m for m in limits if m.ok]
+    limit = min(ok, key=lambda m: m.seconds) if ok else None
+    ratios: dict[str, Any] = {}
+    if limit and ingest.ok:
+        ratios["ingest_vs_limit_throughput"] = round(ingest.rows_per_s / limit.rows_per_s, 3)
+        if one is not None and one.ok:
+            ratios["ingest_1proc_vs_limit_throughput"] = round(one.rows_per_s / limit.rows_per_s, 3)
+        ratios["ingest_vs_limit_peak_rss"] = round(ingest.peak_rss_mb / limit.peak_rss_mb, 3)
+        ratios["limit"] = limit.name
+    if pan and ingest.ok:
+        ratios["ingest_vs_pandas_time"] = (
+            round(ingest.seconds / pan.seconds, 3) if pan.ok else f"pandas {pan.note}"
+        )
+        ratios["ingest_vs_pandas_peak_rss"] = round(ingest.peak_rss_mb / pan.peak_rss_mb, 3)
+    if ours_j.ok and pan_j.ok:
+        ratios["json_vs_pandas_time"] = round(ours_j.seconds / pan_j.seconds, 3)
+    return ratios
 
 
 def refresh_scaling(rows: int, ref: Measure) -> dict[str, Any]:
@@ -406,6 +334,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--no-pandas", action="store_true", help="skip the pandas bulk baseline")
     ap.add_argument("--skip-dbt", action="store_true", help="lake only: no dbt build (nor its refresh part)")
+    ap.add_argument(
+        "--skip-spark",
+        action="store_true",
+        help="DuckDB only: no dbt build on the Spark target (it needs pyspark, dbt-spark and Java 17+)",
+    )
     args = ap.parse_args(argv)
     run(
         args.rows,
@@ -415,6 +348,7 @@ def main(argv: list[str] | None = None) -> None:
         keep=args.keep,
         pandas=not args.no_pandas,
         dbt=not args.skip_dbt,
+        spark=not args.skip_spark,
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -66,12 +68,28 @@ def ours_ingest(files: list[str], home: str, jobs: int = 1) -> dict[str, Any]:
     return {"rows": rows_in, "rows_kept": kept, "rows_quarantined": quarantined, "jobs": jobs}
 
 
-def dbt_build(home: str, select: str | None = None) -> dict[str, Any]:
-    """``dbt build`` (seeds, models, tests) of the project over the lake in ``home``; fct row count."""
-    import duckdb
+def dbt_dirs(home: str, target: str = "duckdb") -> tuple[str, str]:
+    """dbt's target and log folders for a build of ``home`` on ``target``: one pair per target, so that
+    a Spark build leaves the DuckDB builds' partial-parse state (and their refresh's timing) alone."""
+    suffix = "" if target == "duckdb" else f"_{target}"
+    return f"{home}/dbt_target{suffix}", f"{home}/dbt_logs{suffix}"
 
+
+def dbt_build(home: str, select: str | None = None, target: str = "duckdb") -> dict[str, Any]:
+    """``dbt build`` (seeds, models, tests) of the project over the lake in ``home`` on ``target``, as
+    the warehouse asset runs it (orchestration/defs/warehouse.py): ``dbt_target_args``, and on Spark
+    the plan of the fact's partitions to re-derive (``--full-refresh`` when it says full), recorded
+    after a successful build. fct row count and where the time went. The Spark session's settings
+    come from the SEMITRADE_SPARK_* environment (profiles.yml)."""
+    from ingest.config import Paths
+    from orchestration.dbt_target import dbt_target_args
+    from orchestration.spark_incremental import plan_fct_build
+
+    store = Paths(Path(home))
     env = os.environ | {"SEMITRADE_HOME": home, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     (Path(home) / "warehouse").mkdir(parents=True, exist_ok=True)
+    target_path, log_path = dbt_dirs(home, target)
+    plan = plan_fct_build(store) if target == "spark" else None
     cmd = [
         str(Path(sys.executable).with_name("dbt")),
         "build",
@@ -80,18 +98,35 @@ def dbt_build(home: str, select: str | None = None) -> dict[str, Any]:
         "--profiles-dir",
         str(DBT_PROJECT),
         "--target-path",
-        f"{home}/dbt_target",
+        target_path,
         "--log-path",
-        f"{home}/dbt_logs",
+        log_path,
         "--quiet",
+        *dbt_target_args(target, store, plan),
     ]
+    if plan is not None and plan.full:
+        cmd.append("--full-refresh")
     if select:
         cmd += ["--select", select]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    result: dict[str, Any] = {"dbt_ok": proc.returncode == 0}
+    # Spark's session may drop files (derby.log) in the working directory: the home, not the repository
+    cwd = home if target == "spark" else None
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    result: dict[str, Any] = {"dbt_ok": proc.returncode == 0, "target": target}
+    if plan is not None:
+        result["spark_fct_plan"] = "full" if plan.full else f"{len(plan.partitions)} partition(s)"
+        if proc.returncode == 0:
+            plan.record(store)
     if proc.returncode != 0:  # measured anyway: the note says which nodes failed
         lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "Error" in ln or "FAIL" in ln]
         result["dbt_errors"] = lines[-6:]
+    counts = spark_counts(home) if target == "spark" else duckdb_counts(home)
+    return result | counts | slowest_nodes(target_path) | spark_settings(target)
+
+
+def duckdb_counts(home: str) -> dict[str, Any]:
+    """Rows of fct_trade_flows and tables of schema main in the DuckDB build of ``home``."""
+    import duckdb
+
     con = duckdb.connect(f"{home}/warehouse/build.duckdb", read_only=True)
     try:
         fct = con.execute("select count(*) from fct_trade_flows").fetchone()[0]
@@ -100,28 +135,67 @@ def dbt_build(home: str, select: str | None = None) -> dict[str, Any]:
         ).fetchone()[0]
     finally:
         con.close()
-    return result | {"rows": fct, "fct_rows": fct, "main_tables": models} | slowest_nodes(home)
+    return {"rows": fct, "fct_rows": fct, "main_tables": models}
 
 
-def slowest_nodes(home: str, n: int = 8) -> dict[str, Any]:
-    """From dbt's run_results.json: node count, dbt's own elapsed time, and the ``n`` slowest nodes
-    (seconds, name) — where the time of a ``dbt build`` went."""
-    path = Path(home) / "dbt_target" / "run_results.json"
+def spark_counts(home: str) -> dict[str, Any]:
+    """Rows of fct_trade_flows (read by DuckDB from its Parquet folder) and the tables the Spark build of
+    ``home`` wrote in the published schema; zeros when the build wrote no fct_trade_flows."""
+    import duckdb
+
+    from ingest.config import Paths
+    from orchestration.dbt_target import spark_mart_dir, spark_tables
+
+    store = Paths(Path(home))
+    files = [str(f) for f in sorted(spark_mart_dir(store, "fct_trade_flows").rglob("[!._]*.parquet"))]
+    fct = 0
+    if files:
+        with duckdb.connect() as con:
+            fct = con.execute("select count(*) from read_parquet(?)", [files]).fetchone()[0]
+    tables = sum(1 for schema, _ in spark_tables(store) if schema == "main")
+    return {"rows": fct, "fct_rows": fct, "main_tables": tables}
+
+
+def spark_settings(target: str) -> dict[str, Any]:
+    """The local Spark session's settings in effect: each SEMITRADE_SPARK_* variable profiles.yml reads,
+    from the environment or profiles.yml's default; nothing on DuckDB."""
+    if target != "spark":
+        return {}
+    profiles = (DBT_PROJECT / "profiles.yml").read_text()
+    defaults = dict(re.findall(r"env_var\('SEMITRADE_SPARK_(\w+)', '([^']*)'\)", profiles))
+    return {
+        "spark": {k.lower(): os.environ.get(f"SEMITRADE_SPARK_{k}", v) for k, v in sorted(defaults.items())}
+    }
+
+
+def slowest_nodes(target_path: str, n: int = 8) -> dict[str, Any]:
+    """From dbt's run_results.json: node count, dbt's own elapsed time, per kind of node (seed, model,
+    test, unit_test) the count, summed and median seconds, and the ``n`` slowest nodes (seconds,
+    name) — where the time of a ``dbt build`` went."""
+    path = Path(target_path) / "run_results.json"
     if not path.exists():
         return {}
     doc = json.loads(path.read_text())
     nodes = sorted(doc["results"], key=lambda r: -r["execution_time"])
+    kinds: dict[str, list[float]] = {}
+    for r in nodes:
+        kinds.setdefault(r["unique_id"].split(".", 1)[0], []).append(r["execution_time"])
     return {
         "dbt_nodes": len(nodes),
         "dbt_elapsed_s": round(doc["elapsed_time"], 1),
+        "node_seconds_by_kind": {
+            kind: {"nodes": len(t), "sum_s": round(sum(t), 1), "median_s": round(statistics.median(t), 3)}
+            for kind, t in sorted(kinds.items())
+        },
         "slowest_nodes": [
             [round(r["execution_time"], 2), r["unique_id"].split(".", 2)[-1]] for r in nodes[:n]
         ],
     }
 
 
-def refresh(file: str, home: str, dbt: bool = True) -> dict[str, Any]:
-    """Incremental refresh of one reporter-period: land + parse its revised file, then ``dbt build``."""
+def refresh(file: str, home: str, dbt: bool = True, target: str = "duckdb") -> dict[str, Any]:
+    """Incremental refresh of one reporter-period: land + parse its revised file (a no-op when an
+    earlier refresh of the same lake landed it), then ``dbt build`` on ``target``."""
     import time
 
     t0 = time.perf_counter()
@@ -129,7 +203,7 @@ def refresh(file: str, home: str, dbt: bool = True) -> dict[str, Any]:
     t1 = time.perf_counter()
     if not dbt:
         return {"rows": lake["rows"], "lake_seconds": round(t1 - t0, 3), "dbt_seconds": None}
-    wh = dbt_build(home)
+    wh = dbt_build(home, target=target)
     t2 = time.perf_counter()
     return {
         "rows": lake["rows"],
@@ -138,13 +212,26 @@ def refresh(file: str, home: str, dbt: bool = True) -> dict[str, Any]:
         "fct_rows": wh["fct_rows"],
         "dbt_ok": wh["dbt_ok"],
         "dbt_errors": wh.get("dbt_errors", []),
-        "partitions_rederived": _rederived(home),
-    } | {k: wh[k] for k in ("dbt_nodes", "dbt_elapsed_s", "slowest_nodes") if k in wh}
+        "partitions_rederived": _rederived(dbt_dirs(home, target)[1]),
+    } | {
+        k: wh[k]
+        for k in (
+            "target",
+            "spark_fct_plan",
+            "dbt_nodes",
+            "dbt_elapsed_s",
+            "node_seconds_by_kind",
+            "slowest_nodes",
+            "spark",
+        )
+        if k in wh
+    }
 
 
-def _rederived(home: str) -> int | None:
-    """How many Comtrade partitions the last incremental build of fct_trade_flows re-derived (its log line)."""
-    log = Path(home) / "dbt_logs" / "dbt.log"
+def _rederived(log_path: str) -> int | None:
+    """How many Comtrade partitions the last incremental build of fct_trade_flows re-derived (its log
+    line; None when it logged none, e.g. a Spark build, which rebuilds fct_trade_flows whole)."""
+    log = Path(log_path) / "dbt.log"
     if not log.exists():
         return None
     hits = [ln for ln in log.read_text(errors="replace").splitlines() if "partition(s) to re-derive" in ln]

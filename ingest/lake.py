@@ -25,6 +25,8 @@ from ingest.locks import locks_partition, partition_lock
 
 __all__ = [
     "EMPTY_FILE",
+    "TRADE_DATASETS",
+    "WAREHOUSE_DATASETS",
     "LINEAGE_SCHEMA",
     "QUARANTINE_SCHEMA",
     "ParquetAppender",
@@ -48,6 +50,11 @@ __all__ = [
 # matches nothing is an error, so a source a home holds no data of (say Japan, with no key set) is
 # read as an empty, typed table. The leading dot keeps it out of the quality gate's file list.
 EMPTY_FILE = ".empty.parquet"
+
+# The trade datasets of the lake (source, dataset), and with the ECB rates every dataset the dbt sources
+# read (dbt_project/models/staging/*/_*__sources.yml): a new source adds its dataset here and there.
+TRADE_DATASETS: tuple[tuple[str, str], ...] = (("comtrade", "records"), ("kcs", "trade"), ("japan", "trade"))
+WAREHOUSE_DATASETS: tuple[tuple[str, str], ...] = (*TRADE_DATASETS, ("fx", "monthly_rates"))
 
 # One quarantine row: where the rejected row came from, why, and its raw content.
 QUARANTINE_SCHEMA: pl.Schema = pl.Schema(

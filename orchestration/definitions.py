@@ -2,8 +2,23 @@
 
 import dagster as dg
 
-from orchestration.defs import comtrade, comtrade_live, jobs, national, quality, warehouse
+from orchestration.defs import comtrade, comtrade_live, jobs, live_refresh, national, quality, warehouse
+from orchestration.resources import ingest_resources
 
-defs = dg.Definitions.merge(
-    comtrade.defs, comtrade_live.defs, warehouse.defs, quality.defs, national.defs, jobs.defs
-)
+
+def build_defs() -> dg.Definitions:
+    """The definitions, with the store and the API key resources (keys as ``dg.EnvVar``) of the current
+    environment: the commands that run a job in-process build them afresh (``commands/run.py``)."""
+    return dg.Definitions.merge(
+        comtrade.defs,
+        comtrade_live.defs,
+        warehouse.defs,
+        quality.defs,
+        national.defs,
+        live_refresh.defs,
+        jobs.defs,
+        dg.Definitions(resources=ingest_resources()),
+    )
+
+
+defs = build_defs()

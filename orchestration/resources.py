@@ -1,4 +1,4 @@
-"""Shared Dagster resources (the data home, the dbt CLI) and the dbt project handle with its manifest.
+"""Shared Dagster resources (the data home, the API keys, the dbt CLI) and the dbt project handle with its manifest.
 
 Importing this module (or building the project handle) changes nothing: no environment variable is
 set and dbt does not run. The manifest Dagster reads (dbt_project/target/manifest.json) is refreshed
@@ -6,7 +6,9 @@ explicitly by ``prepare_dbt_project``: the `semitrade` commands that load the de
 (through ``python -m orchestration.instance``), the test session, or ``python -m orchestration.resources``.
 dbt is called by its path beside this Python, so an un-activated virtualenv works without editing PATH.
 
-Assets get the data home from the ``SemitradeStore`` resource instead of reading the environment.
+Assets get the data home from the ``SemitradeStore`` resource and the API keys from ``ComtradeApi``,
+``KcsApi`` and ``EstatApi``, whose ``key`` fields the definitions set with ``dg.EnvVar`` (``api_resources``):
+the Dagster UI shows the variable's name, never its value, and the value is read when a run starts.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from pydantic import Field
 
-from ingest.config import Paths, paths
+from ingest.config import Paths, check_home, paths
 from ingest.reference import dbt_project_dir
 
 if TYPE_CHECKING:
     from dagster_dbt import DbtCliResource, DbtProject
+
+    from ingest.comtrade.client import ComtradeClient
+    from ingest.japan.estat import EstatClient
+    from ingest.kcs.client import KcsClient
 
 # The folders whose files make up the parsed project; a newer file there makes the manifest stale.
 PROJECT_FOLDERS: tuple[str, ...] = ("models", "seeds", "macros", "tests")
@@ -46,9 +52,100 @@ class SemitradeStore(dg.ConfigurableResource):
         """The store layout under ``home`` (made absolute)."""
         return Paths(Path(self.home).expanduser().resolve()) if self.home else paths()
 
+    def live_paths(self) -> Paths:
+        """The store, for real data: HomeMixError (writing nothing) when it holds the offline sample."""
+        store = self.paths()
+        check_home(store, "real")
+        return store
+
+    def sample_paths(self) -> Paths:
+        """The store, for the offline sample: ``home`` or $SEMITRADE_HOME, which must be chosen explicitly
+        (``semitrade run`` and ``make dev`` do) so that the sample never lands in the default home of real
+        data; HomeMixError when it holds real data."""
+        if not (self.home or os.environ.get("SEMITRADE_HOME")):
+            raise dg.Failure(
+                "the offline sample needs its own home: set SEMITRADE_HOME (e.g. data/sample, as `make dev` and "
+                "`semitrade run` do); the default home data/live is for real data only"
+            )
+        store = self.paths()
+        check_home(store, "sample")
+        return store
+
 
 # One instance shared by every Definitions object that needs it (Definitions.merge requires the same object).
 STORE = SemitradeStore()
+
+
+class ApiKey(dg.ConfigurableResource):
+    """A source's API key. The definitions set ``key`` with ``dg.EnvVar`` (``api_resources``); empty: none."""
+
+    key: str = Field(
+        default="",
+        description="The API key, from an environment variable (the UI shows its name, never its value); "
+        "empty: no key.",
+    )
+
+    def has_key(self) -> bool:
+        """Whether a key is configured."""
+        return bool(self.key.strip())
+
+
+class ComtradeApi(ApiKey):
+    """UN Comtrade API access: the subscription key ($COMTRADE_API_KEY); the base URL and call tuning come
+    from $COMTRADE_* (``ComtradeClient.from_env``). Without a key, the keyless preview endpoint (500 records
+    a call)."""
+
+    def client(self) -> ComtradeClient:
+        """A client with this key (never logged: the HTTP layer masks it)."""
+        from ingest.comtrade.client import ComtradeClient  # noqa: PLC0415 - only runs that call the API
+
+        return ComtradeClient.from_env(api_key=self.key)
+
+
+class KcsApi(ApiKey):
+    """Korea Customs (data.go.kr) access: the service key ($DATA_GO_KR_KEY); the base URL from
+    $KCS_BASE_URL. Without a key, Korea is skipped."""
+
+    def client(self) -> KcsClient:
+        """A client with this key (never logged: the HTTP layer masks it)."""
+        from ingest.kcs.client import KcsClient  # noqa: PLC0415 - only runs that call the API
+
+        return KcsClient.from_env(service_key=self.key)
+
+
+class EstatApi(ApiKey):
+    """e-Stat API access for Japan MOF: the application ID ($ESTAT_APP_ID); the base URL from
+    $ESTAT_BASE_URL. Without one, Japan comes from the CSV download when $JAPAN_CUSTOMS_BASE_URL is set."""
+
+    def client(self) -> EstatClient | None:
+        """A client with this application ID, None without one (never logged: the HTTP layer masks it)."""
+        from ingest.japan.estat import EstatClient  # noqa: PLC0415 - only runs that call the API
+
+        return EstatClient.from_env(app_id=self.key)
+
+
+# Resource key → (resource class, the environment variable its key is read from).
+API_KEYS: dict[str, tuple[type[ApiKey], str]] = {
+    "comtrade_api": (ComtradeApi, "COMTRADE_API_KEY"),
+    "kcs_api": (KcsApi, "DATA_GO_KR_KEY"),
+    "estat_api": (EstatApi, "ESTAT_APP_ID"),
+}
+
+
+def api_resources() -> dict[str, ApiKey]:
+    """The API key resources, each key field set with ``dg.EnvVar``: the UI shows the variable, never
+    its value, and Dagster reads it when a run starts. A variable that is not set at all when the
+    definitions load leaves its key empty (the source is skipped, or Comtrade uses its keyless preview,
+    as with a blank key): Dagster fails every run whose EnvVar is unset, and the offline sample runs
+    without keys. Reads the environment, changes nothing in it."""
+    return {
+        name: cls(key=dg.EnvVar(var)) if var in os.environ else cls() for name, (cls, var) in API_KEYS.items()
+    }
+
+
+def ingest_resources() -> dict[str, dg.ConfigurableResource]:
+    """Every resource the landing and lake assets take: the store and the API keys."""
+    return {"store": STORE, **api_resources()}
 
 
 class DbtParseError(RuntimeError):

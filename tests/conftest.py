@@ -12,6 +12,7 @@ from ingest.config import Paths, paths
 from tests.published import (  # noqa: F401 - the session's built homes (fixtures)
     published_build,
     published_home,
+    rebuilt_build,
     small_build,
     small_home,
 )
@@ -39,7 +40,7 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
-# -- secrets canary (tests/quality/test_zz_secrets.py) ------------------------------------------
+# -- secrets canary (tests/quality/test_secrets.py) ---------------------------------------------
 # Distinctive fake keys set for the whole session: whatever the suite writes (data directories,
 # logs, reports, exception texts) must never contain them. Tests that need "no key" delenv it.
 CANARY_KEYS = {
@@ -79,8 +80,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.excinfo is not None:
         CANARY_TEXTS.append(str(call.excinfo.value))
     return report
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The secrets test greps what every other test left behind, so it runs last."""
-    items.sort(key=lambda item: "test_zz_secrets" in item.nodeid)

@@ -1,29 +1,44 @@
-"""The session's built homes: the main job runs once per scope and test session, and every test reads
-the result or works on a copy of it. Registered in tests/conftest.py:
+"""The session's built homes: three runs of the main job in the whole suite, and every test reads their
+result or works on a copy. Registered in tests/conftest.py:
 
 - `published_build` / `published_home`: the SHARED sample slice (Korea, Japan, China; monthly
   2018–2020; annual 2006, 2007 and 2018–2020: the Korea–Japan corridor, the July 2019 shock, both
   sides of the HS2007 break and all three years the indicators compare). Read by the serving tests,
   the pipeline, indicator and BI-serving tests.
-- `small_build` / `small_home`: Korea and Japan, monthly and annual 2019 (the scope of the national
-  statistics tests; the incremental-build tests work on a copy of it).
+- `small_build` / `small_home`: Korea and Japan, monthly 2019 and annual 2005–2024 (five HS versions),
+  with every national source, plus three bad Comtrade files landed before the run (`land_bad_inputs`:
+  one the gate blocks, one with a quarantined row, one quarantined whole). Read by the national,
+  reference, quality-gate and incremental-build tests.
+- `rebuilt_build`: a copy of the published home whose Comtrade lake and publication are removed; the
+  main job runs on it with a disk failure injected on the 4th lake file (it fails), then again while two
+  reader processes query a previous publication (the small build's file) at its serving path. Read by
+  the idempotency and crash tests (its marts must equal `published_build`'s) and the BI-serving test.
 
-Both are read-only: a test that changes a home works on `copy_home(...)` of it. A copied home is a
-complete home, but the incremental fact's lake-file inventory holds absolute paths, so the first
+Session homes are read-only: a test that changes a home works on `copy_home(...)` of it. A copied home
+is a complete home, but the incremental fact's lake-file inventory holds absolute paths, so the first
 build in a copy re-derives every partition (correct, only slower than a no-op build).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pytest
 
+from ingest import atomic
 from ingest.config import Paths
+from ingest.landing import land
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -34,15 +49,45 @@ SHARED_SCOPE = {
     "monthly_years": [2018, 2019, 2020],
     "annual_years": [2006, 2007, 2018, 2019, 2020],
 }
-SMALL_SCOPE = {"mode": "sample", "reporters": [410, 392], "monthly_years": [2019], "annual_years": [2019]}
+SMALL_SCOPE = {
+    "mode": "sample",
+    "reporters": [410, 392],
+    "monthly_years": [2019],
+    "annual_years": list(range(2005, 2025)),
+}
+BAD_INPUTS = Path(__file__).parent / "fixtures" / "bad_inputs" / "comtrade"
+UNKNOWN_REPORTER = 999
+CRASH_ON_LAKE_FILE = 4
 
 
 @dataclass(frozen=True)
 class Build:
-    """A home the main job ran in, and the result of that run (events, materialization metadata)."""
+    """A home the main job ran in, the result of that run (events, materialization metadata), and the
+    landing paths of the bad files landed before it, by role (`land_bad_inputs`; empty: none)."""
 
     store: Paths
     result: dg.ExecuteInProcessResult
+    bad_inputs: dict[str, str] = field(default_factory=dict)
+
+
+Snapshot = tuple[int, float, int, str]  # fct_trade_flows rows and value sum, dim_country rows, main tables
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """`rebuilt_build`: the crashed run and what it left, the rerun, and what the readers saw meanwhile."""
+
+    store: Paths
+    crashed: dg.ExecuteInProcessResult
+    crash_lake_writes: int  # Comtrade lake files the crashed run tried to rename into place
+    crash_left_serving: bool  # a serving file existed after the crashed run
+    crash_left_tmp: list[str]  # temporary files anywhere in the home after the crashed run
+    result: dg.ExecuteInProcessResult
+    before: Snapshot  # the previous publication the readers started on
+    after: Snapshot | None  # the publication of the rerun (None: the rerun failed)
+    started: float
+    published: float
+    reads: dict[str, list[dict[str, Any]]]  # reader mode -> observations, in time order
 
 
 def run_main_job(scope: dict[str, object]) -> dg.ExecuteInProcessResult:
@@ -67,8 +112,13 @@ def run_main_job_in(home: Path, scope: dict[str, object]) -> dg.ExecuteInProcess
 
 
 def failures(result: dg.ExecuteInProcessResult) -> list[str]:
-    """The messages of the failure events of a run (for assertion messages)."""
-    return [str(e.message) for e in result.all_events if e.is_failure]
+    """The failure events of a run: each message, with the error and its causes when there is one."""
+    out = []
+    for event in result.all_events:
+        if event.is_failure:
+            error = getattr(event.event_specific_data, "error", None)
+            out.append(f"{event.message} {error.to_string() if error else ''}".strip())
+    return out
 
 
 def build_home(home: Path, scope: dict[str, object], what: str) -> Build:
@@ -91,6 +141,174 @@ def copy_home(src: Paths, dst: Path) -> Paths:
     return Paths(dst.resolve())
 
 
+def _as_reporter(name: str, reporter: int) -> bytes:
+    body = json.loads((BAD_INPUTS / name).read_text(encoding="utf-8"))
+    for rec in body["data"]:
+        rec["reporterCode"] = reporter
+    return json.dumps(body).encode()
+
+
+def land_bad_inputs(store: Paths) -> dict[str, str]:
+    """Land three bad Comtrade files (monthly 2019): "blocked" (an unknown reporter, 999, which the gate
+    blocks), "quarantined_row" (reporter 842, one good row and one negative value the parser quarantines)
+    and "quarantined_file" (reporter 843, empty, quarantined whole). Returns their landing paths by role."""
+    inputs = {
+        "blocked": ("reporter=999", _as_reporter("unknown_reporter.json", UNKNOWN_REPORTER)),
+        "quarantined_row": ("reporter=842", _as_reporter("negative_values.json", 842)),
+        "quarantined_file": ("reporter=843", (BAD_INPUTS / "empty.json").read_bytes()),
+    }
+    out = {}
+    for role, (part, content) in inputs.items():
+        entry, _ = land(
+            store,
+            source="comtrade",
+            dataset="records",
+            partition=f"freq=M/year=2019/{part}",
+            stem=f"bad_{role}",
+            content=content,
+            params={"test": role},
+            origin="sample",
+        )
+        out[role] = entry.path
+    return out
+
+
+# -- BI readers: other processes querying the serving file through SQLAlchemy + duckdb-engine ------------
+# A reader runs in its own interpreter: a BI tool is another process, and DuckDB's in-process database
+# cache must not hide what a fresh connection would see. "reconnect" opens a connection for every query
+# (NullPool); "pooled" keeps one connection open for the whole run, as a BI server does.
+READER = r"""
+import json, sys, time
+from pathlib import Path
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+db, mode, log, stop = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+if mode == "reconnect":
+    engine = sa.create_engine(f"duckdb:///{db}", connect_args={"read_only": True}, poolclass=NullPool)
+else:
+    engine = sa.create_engine(f"duckdb:///{db}?access_mode=read_only", pool_size=1)
+probe = sa.text(
+    "select (select count(*) from main.fct_trade_flows), (select sum(value_usd) from main.fct_trade_flows), "
+    "(select count(*) from main.dim_country), "
+    "(select string_agg(table_name, ',' order by table_name) from duckdb_tables() where schema_name = 'main')"
+)
+held = engine.connect() if mode == "pooled" else None
+with log.open("a") as out:
+    while not stop.exists():
+        t = time.time()
+        try:
+            if held is not None:
+                row = held.execute(probe).one()
+                held.rollback()
+            else:
+                with engine.connect() as conn:
+                    row = conn.execute(probe).one()
+            rec = {"t": t, "n": row[0], "sum": row[1], "countries": row[2], "tables": row[3]}
+        except Exception as exc:  # record every failure: the test asserts there are none
+            rec = {"t": t, "error": f"{type(exc).__name__}: {exc}"}
+        out.write(json.dumps(rec) + "\n")
+        out.flush()
+        time.sleep(0.1)
+"""
+READER_MODES = ("reconnect", "pooled")
+
+
+def snapshot(db: Path) -> Snapshot:
+    """What a reader's probe returns for the warehouse file ``db``."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        n, total = con.execute("select count(*), sum(value_usd) from main.fct_trade_flows").fetchone()
+        countries = con.execute("select count(*) from main.dim_country").fetchone()[0]
+        tables = con.execute(
+            "select string_agg(table_name, ',' order by table_name) from duckdb_tables() where schema_name = 'main'"
+        ).fetchone()[0]
+    return n, total, countries, tables
+
+
+def reader_records(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def _crash_on_lake_file(n: int) -> tuple[Callable[[Any, Any], None], list[Any]]:
+    """An `os.replace` whose n-th rename of a Comtrade lake file fails with ENOSPC (a full disk)."""
+    real, calls = os.replace, []
+
+    def flaky_replace(src: Any, dst: Any) -> None:
+        if str(dst).endswith(".parquet") and "/lake/comtrade/" in str(dst):
+            calls.append(dst)
+            if len(calls) == n:
+                raise OSError(28, "No space left on device", str(dst))
+        real(src, dst)
+
+    return flaky_replace, calls
+
+
+def rebuild_with_readers(source: Paths, previous: Paths, dst: Path, scope: dict[str, object]) -> Rebuild:
+    """Copy ``source`` to ``dst`` without its Comtrade lake and publication, run the main job with a disk
+    failure on the CRASH_ON_LAKE_FILE-th lake file, publish ``previous``'s serving file in its place, then
+    run the job again while two readers query it."""
+    store = copy_home(source, dst)
+    shutil.rmtree(store.lake / "comtrade" / "records")
+    store.serving_db.unlink()
+    flaky_replace, calls = _crash_on_lake_file(CRASH_ON_LAKE_FILE)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(atomic.os, "replace", flaky_replace)
+        crashed = run_main_job_in(store.home, scope)
+    crash_left_serving = store.serving_db.exists()
+    crash_left_tmp = sorted(str(p) for p in store.home.rglob("*") if p.name.endswith(".tmp"))
+
+    # an earlier, smaller publication at the serving path, read-only as the job publishes it
+    shutil.copyfile(previous.serving_db, store.serving_db)
+    os.chmod(store.serving_db, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    before = snapshot(store.serving_db)
+    work = dst.parent / "readers"
+    work.mkdir()
+    stop = work / "stop"
+    logs = {mode: work / f"{mode}.jsonl" for mode in READER_MODES}
+    readers = [
+        subprocess.Popen([sys.executable, "-c", READER, str(store.serving_db), mode, str(log), str(stop)])
+        for mode, log in logs.items()
+    ]
+    after = None
+    try:
+        wait_for(lambda: all(reader_records(log) for log in logs.values()), 60, "both readers to start")
+        started = time.time()
+        result = run_main_job_in(store.home, scope)
+        published = time.time()
+        if result.success:
+            after = snapshot(store.serving_db)
+            wait_for(
+                lambda: reader_records(logs["reconnect"])[-1].get("n") == after[0],
+                30,
+                "a fresh connection to see the new build",
+            )
+    finally:
+        stop.touch()
+        for proc in readers:
+            proc.wait(timeout=30)
+    return Rebuild(
+        store=store,
+        crashed=crashed,
+        crash_lake_writes=len(calls),
+        crash_left_serving=crash_left_serving,
+        crash_left_tmp=crash_left_tmp,
+        result=result,
+        before=before,
+        after=after,
+        started=started,
+        published=published,
+        reads={mode: reader_records(log) for mode, log in logs.items()},
+    )
+
+
 @pytest.fixture(scope="session")
 def published_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """The main job landed, parsed, built and published the SHARED sample slice (read-only)."""
@@ -105,11 +323,23 @@ def published_home(published_build: Build) -> Iterator[Paths]:
 
 @pytest.fixture(scope="session")
 def small_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """The main job on SMALL_SCOPE (Korea and Japan, 2019), with every national source (read-only)."""
-    return build_home(tmp_path_factory.mktemp("small") / "data", SMALL_SCOPE, "small sample slice")
+    """The three bad Comtrade files landed, then the main job on SMALL_SCOPE (Korea and Japan, monthly
+    2019 and annual 2005–2024) with every national source (read-only)."""
+    home = tmp_path_factory.mktemp("small") / "data"
+    bad = land_bad_inputs(Paths(home))
+    return replace(build_home(home, SMALL_SCOPE, "small sample slice"), bad_inputs=bad)
 
 
 @pytest.fixture(scope="session")
 def small_home(small_build: Build) -> Paths:
     """The SEMITRADE_HOME of `small_build` (read-only; copy it with `copy_home` to change it)."""
     return small_build.store
+
+
+@pytest.fixture(scope="session")
+def rebuilt_build(
+    published_build: Build, small_build: Build, tmp_path_factory: pytest.TempPathFactory
+) -> Rebuild:
+    """The published home rebuilt after a crash, watched by two readers (see the module docstring)."""
+    dst = tmp_path_factory.mktemp("rebuilt") / "data"
+    return rebuild_with_readers(published_build.store, small_build.store, dst, SHARED_SCOPE)

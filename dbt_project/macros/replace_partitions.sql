@@ -18,6 +18,14 @@
 
 {% macro fct_state_schema() -%}semitrade_state{%- endmacro %}
 
+{% macro state_in_warehouse() -%}
+    {#- Whether the incremental bookkeeping of fct_trade_flows and int_mirror__reports lives in the
+        warehouse, in this file and macros/replace_slices.sql (DuckDB). On Spark, semitrade keeps it
+        outside (orchestration/spark_incremental.py) and passes the partitions to re-derive as the var
+        spark_fct; int_mirror__reports is then a table rebuilt whole. -#}
+    {{ return(target.type == 'duckdb') }}
+{%- endmacro %}
+
 
 {% macro comtrade_lake_files_sql() -%}
     {#- Every Comtrade lake file with its partition, from the file names alone (no file is opened). -#}
@@ -161,4 +169,33 @@
         );
     insert into {{ target }} ({{ cols }})
     select {{ cols }} from {{ temp }}
+{%- endmacro %}
+
+
+{% macro spark_fct_drop_partitions() -%}
+    {#- Pre-hook of fct_trade_flows on Spark, in an incremental build: drop the partitions the build
+        re-derives (the changed Comtrade partitions of var spark_fct, and every national partition:
+        the national sources are re-derived whole), so that one whose lake files all left ends up
+        empty; insert_overwrite then writes the re-derived rows. -#}
+    {%- set plan = var('spark_fct', none) -%}
+    {%- set specs = [] -%}
+    {%- if execute and is_incremental() and plan is not none and not plan.full -%}
+        {%- for r in plan.partitions -%}
+            {%- do specs.append("partition (source = 'comtrade', freq_code = '" ~ r[0] ~ "', ref_year = "
+                ~ (r[1] | int) ~ ", reporter_code = " ~ (r[2] | int) ~ ")") -%}
+        {%- endfor -%}
+        {%- set national = [] -%}
+        {%- for row in run_query('show partitions ' ~ this) -%}
+            {%- set source = row[0].split('/')[0].split('=', 1)[1] -%}
+            {%- if source != 'comtrade' and source not in national -%}{%- do national.append(source) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- for source in national -%}
+            {%- do specs.append("partition (source = '" ~ source ~ "')") -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if specs -%}
+    alter table {{ this }} drop if exists {{ specs | join(', ') }}
+    {%- else -%}
+    select 1
+    {%- endif -%}
 {%- endmacro %}

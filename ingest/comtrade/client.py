@@ -151,10 +151,11 @@ class ComtradeClient:
         self.http = PoliteHttp(secrets=(self._key,), **http)
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> ComtradeClient:
-        """A client configured from $COMTRADE_BASE_URL and $COMTRADE_API_KEY, with optional tuning:
-        $COMTRADE_MIN_INTERVAL (seconds between calls, default 1), $COMTRADE_MAX_ATTEMPTS (6),
-        $COMTRADE_RETRY_BASE_DELAY (2 s), $COMTRADE_MAX_TOTAL_WAIT (600 s) and $COMTRADE_TIMEOUT (120 s)."""
+    def from_env(cls, api_key: str | None = None, **kwargs: Any) -> ComtradeClient:
+        """A client configured from $COMTRADE_BASE_URL and $COMTRADE_API_KEY (or ``api_key`` when given;
+        blank = no key), with optional tuning: $COMTRADE_MIN_INTERVAL (seconds between calls, default 1),
+        $COMTRADE_MAX_ATTEMPTS (6), $COMTRADE_RETRY_BASE_DELAY (2 s), $COMTRADE_MAX_TOTAL_WAIT (600 s)
+        and $COMTRADE_TIMEOUT (120 s)."""
         defaults = RetryPolicy()
 
         def env(name: str, default: float) -> float:
@@ -170,7 +171,8 @@ class ComtradeClient:
         kwargs.setdefault("retry", retry)
         kwargs.setdefault("min_interval", env("COMTRADE_MIN_INTERVAL", 1.0))
         kwargs.setdefault("timeout", (10.0, env("COMTRADE_TIMEOUT", 120.0)))
-        return cls(config.comtrade_base_url(), config.comtrade_api_key(), **kwargs)
+        key = config.comtrade_api_key() if api_key is None else api_key.strip() or None
+        return cls(config.comtrade_base_url(), key, **kwargs)
 
     @property
     def has_key(self) -> bool:

@@ -1,9 +1,11 @@
-"""Run Comtrade pulls: plan → call → land raw bytes → parse to the lake, resumable and revision-aware.
+"""Run Comtrade pulls: plan → call → land raw bytes (→ parse to the lake), resumable and revision-aware.
 
-Records path (``fetch_records``): each planned call lands its response under
-landing/comtrade/records/<freq=/year=/reporter=>/ and is parsed into the lake partition of the
-same name. A response that reaches the record cap is never landed: the call is split and its
-halves are fetched instead. A small JSON state file (landing/comtrade/_state/records.json), keyed
+Records path: each planned call lands its response under landing/comtrade/records/<freq=/year=/reporter=>/.
+``land_records`` stops there (the Dagster assets: the lake asset ``comtrade/lake_records`` parses what
+landed); ``fetch_records`` (`semitrade fetch comtrade`) also parses each response into the lake
+partition of the same name right after it lands (``parse.parse_landed``, the lake asset's step).
+A response that reaches the record cap is never landed: the decision is taken from the response's
+record count, the call is split and its halves are fetched instead. A small JSON state file (landing/comtrade/_state/records.json), keyed
 by each call's canonical parameter hash, remembers finished calls and the availability snapshot
 (datasetChecksum, lastReleased) of each of their periods, so that a rerun after a quota stop skips
 what is done, and a revision re-fetches only the reporter-periods whose release changed.
@@ -22,12 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ingest import lake
 from ingest.atomic import write_bytes_atomic
 from ingest.comtrade import parse
 from ingest.comtrade.client import ComtradeClient, QuotaExhaustedError
 from ingest.comtrade.planner import PLAN_CAPS, Call, PlanError, Query, cap_for, plan_calls, split_call
 from ingest.config import Paths
-from ingest.landing import land
+from ingest.landing import LandedFile, land
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +50,14 @@ class FetchProgress:
 
 
 ProgressCallback = Callable[[FetchProgress], None]
+# The parse step run on each landed response by ``fetch_records`` (``parse.parse_landed``).
+ParseStep = Callable[[Paths, LandedFile], lake.ParseResult]
 
 
 @dataclass
 class FetchSummary:
-    """What a pull did. Rows landed = rows kept + rows quarantined."""
+    """What a pull did. Rows landed = records in the responses landed; once parsed (``parsed``),
+    rows landed = rows kept + rows quarantined."""
 
     calls_planned: int = 0
     calls_made: int = 0  # data calls answered (retries not counted)
@@ -63,6 +69,7 @@ class FetchSummary:
     rows_kept: int = 0
     rows_quarantined: int = 0
     preview: bool = False
+    parsed: bool = False  # each landed response was parsed into the lake (``fetch_records``)
     stopped: str | None = None  # why the run stopped early (quota), None when complete
     replenish_in: timedelta | None = None
     lake_files: list[Path] = field(default_factory=list)
@@ -78,7 +85,9 @@ class FetchSummary:
             f"calls: {self.calls_planned} planned, {self.calls_made} made, {self.calls_skipped} skipped "
             f"(already fetched), {self.splits} split at the record cap",
             f"files: {self.files_landed} landed, {self.files_already_landed} already landed",
-            f"rows: {self.rows_landed} landed = {self.rows_kept} kept + {self.rows_quarantined} quarantined",
+            f"rows: {self.rows_landed} landed = {self.rows_kept} kept + {self.rows_quarantined} quarantined"
+            if self.parsed
+            else f"rows: {self.rows_landed} landed (not parsed yet: the lake asset comtrade/lake_records parses them)",
         ]
         if self.stopped:
             out.append(f"stopped early: {self.stopped}")
@@ -153,6 +162,7 @@ class _Run:
         avail: Availability | None,
         summary: FetchSummary,
         progress: ProgressCallback | None,
+        parse: ParseStep | None,
     ) -> None:
         self.paths = paths
         self.client = client
@@ -160,6 +170,7 @@ class _Run:
         self.avail = avail
         self.summary = summary
         self.progress = progress
+        self.parse = parse
         self.done = 0
 
     def _tick(self, call: Call, status: str, rows: int = 0) -> None:
@@ -233,17 +244,27 @@ class _Run:
             status=resp.status,
             origin="live",
         )
-        result = parse.parse_landed(self.paths, landed)
+        rows = len(resp.data)
         self.summary.files_landed += int(new)
         self.summary.files_already_landed += int(not new)
+        if self.parse is None:
+            self.summary.rows_landed += rows if new else 0
+        else:
+            self._parsed(landed, new)
+        self._finish(call, files=[landed.path], rows=rows)
+        self._tick(call, "fetched", rows)
+
+    def _parsed(self, landed: LandedFile, new: bool) -> None:
+        """Parse one landed response into the lake and count what it gave (a response landed and
+        parsed by an earlier run counts nothing)."""
+        assert self.parse is not None
+        result = self.parse(self.paths, landed)
         if new or not result.skipped:
             self.summary.rows_landed += result.rows_in
             self.summary.rows_kept += result.rows_kept
             self.summary.rows_quarantined += result.rows_quarantined
         if result.lake_file is not None:
             self.summary.lake_files.append(result.lake_file)
-        self._finish(call, files=[landed.path], rows=result.rows_in)
-        self._tick(call, "fetched", result.rows_in)
 
 
 def _at_cap(count: int, rows: int, cap: int) -> bool:
@@ -253,7 +274,7 @@ def _at_cap(count: int, rows: int, cap: int) -> bool:
     return n >= cap or (n > 0 and n in PLAN_CAPS.values())
 
 
-def fetch_records(
+def land_records(
     paths: Paths,
     query: Query,
     client: ComtradeClient,
@@ -262,20 +283,23 @@ def fetch_records(
     cap: int | None = None,
     check_availability: bool = True,
     progress: ProgressCallback | None = None,
+    parse_step: ParseStep | None = None,
 ) -> FetchSummary:
-    """Pull ``query`` into landing/ and the lake. Grain of a lake row: one Comtrade record
+    """Pull ``query`` into landing/ (raw responses and their manifest lines, origin live); the lake
+    asset ``comtrade/lake_records`` parses them. Grain of a response record: one Comtrade record
     (reporter × partner × flow × HS code × period, totals of partner2/mode/customs), values in USD.
 
     Without a key the preview endpoint is used (cap 500). With ``check_availability`` the
     availability rows bound the plan and decide which finished reporter-periods are stale.
     A spent quota stops the run cleanly: the summary says so (``stopped``) and a rerun resumes.
+    ``parse_step`` runs on each response right after it lands (``fetch_records`` passes the lake's).
     """
     preview = not client.has_key
     if cap is None:
         cap = cap_for("preview" if preview else (plan or "free"))
     elif preview:
         cap = min(cap, cap_for("preview"))
-    summary = FetchSummary(preview=preview)
+    summary = FetchSummary(preview=preview, parsed=parse_step is not None)
     state = FetchState(paths, DATASET)
     try:
         avail = fetch_availability(client, query) if check_availability else None
@@ -286,13 +310,21 @@ def fetch_records(
         }
         calls = plan_calls(query, cap=cap, totals=totals or None, base_url=client.base_url)
         summary.calls_planned = len(calls)
-        run = _Run(paths, client, state, avail, summary, progress)
+        run = _Run(paths, client, state, avail, summary, progress, parse_step)
         for call in calls:
             run.run(call)
     except QuotaExhaustedError as exc:
         summary.stopped = str(exc)
         summary.replenish_in = exc.replenish_in
     return summary
+
+
+def fetch_records(paths: Paths, query: Query, client: ComtradeClient, **options: Any) -> FetchSummary:
+    """``land_records`` (same ``options``), each response parsed into the lake right after it lands by
+    the lake asset's own step (``parse.parse_landed``: the record contract, bad rows quarantined with
+    their reason, the partition lock): what `semitrade fetch comtrade` runs. Rows landed = rows kept +
+    rows quarantined."""
+    return land_records(paths, query, client, parse_step=parse.parse_landed, **options)
 
 
 __all__ = [
@@ -303,5 +335,6 @@ __all__ = [
     "ProgressCallback",
     "fetch_availability",
     "fetch_records",
+    "land_records",
     "snapshot",
 ]

@@ -213,10 +213,10 @@ class EstatClient:
         self.http = PoliteHttp(secrets=(self._app_id,), **http)
 
     @classmethod
-    def from_env(cls, **http: Any) -> EstatClient | None:
-        """A client keyed by $ESTAT_APP_ID, or None when it is not set (the caller then uses the file
-        download instead, or says that live e-Stat access needs a key)."""
-        app_id = os.environ.get("ESTAT_APP_ID", "").strip()
+    def from_env(cls, app_id: str | None = None, **http: Any) -> EstatClient | None:
+        """A client keyed by $ESTAT_APP_ID (or ``app_id`` when given), or None when it is blank (the
+        caller then uses the file download instead, or says that live e-Stat access needs a key)."""
+        app_id = (os.environ.get("ESTAT_APP_ID", "") if app_id is None else app_id).strip()
         return cls(app_id, estat_base_url(), **http) if app_id else None
 
     def __enter__(self) -> EstatClient:

@@ -1,12 +1,16 @@
-"""One e-Stat fetch: query, land every page, parse the pages into the lake (what the CLI and the
-Dagster asset call). See ``ingest.japan.estat`` for the API and ``ingest.japan.estat_parse`` for rows."""
+"""One e-Stat fetch: query and land every page (``land_estat``: what the Dagster assets run; the lake
+asset ``japan/lake_trade`` parses the landed fetches), or land and parse the pages into the lake
+(``fetch_estat``: `semitrade fetch japan --via estat`, with the lake asset's own parse step). See
+``ingest.japan.estat`` for the API and ``ingest.japan.estat_parse`` for rows."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ingest.config import Paths
 from ingest.japan.client import check_direction
@@ -18,8 +22,8 @@ ESTAT_DATASET = "estat"  # landing/japan/estat/: the raw pages (the lake rows go
 
 
 @dataclass(frozen=True)
-class EstatFetchSummary:
-    """What one fetch did: pages landed (new or already there), and the parse counts."""
+class EstatLanding:
+    """What one fetch landed: its pages (new or already there) and the scope it asked for."""
 
     year: int
     direction: str
@@ -28,6 +32,15 @@ class EstatFetchSummary:
     no_data_queries: int  # queries e-Stat answered with STATUS 1 (nothing matches the filter)
     files: tuple[str, ...]  # landed pages, relative to landing/
     files_new: int
+    entries: tuple[LandedFile, ...]
+    hs_scope: tuple[str, ...]
+    partners: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EstatFetchSummary(EstatLanding):
+    """What one fetch landed, and the parse counts of its lake file."""
+
     parsed: EstatParseResult
 
     @property
@@ -43,7 +56,7 @@ class EstatFetchSummary:
         return self.parsed.lake_file
 
 
-def fetch_estat(
+def land_estat(
     store: Paths,
     year: int,
     direction: str,
@@ -52,14 +65,14 @@ def fetch_estat(
     client: EstatClient,
     *,
     stats_data_id: str | None = None,
-) -> EstatFetchSummary:
+) -> EstatLanding:
     """Fetch ``year`` × ``direction`` of the 品別国別表 for ``hs_codes`` (9-digit codes or prefixes,
-    e.g. HS6) and ``partners`` (MOF 3-digit codes; None/empty = every partner), land each page under
-    landing/japan/estat/year=/direction=/ (origin 'live'), and write one lake file in lake/japan/trade.
+    e.g. HS6) and ``partners`` (MOF 3-digit codes; None/empty = every partner) and land each page under
+    landing/japan/estat/year=/direction=/ (origin 'live'). Nothing is written to the lake.
 
     The fetch must cover the whole scope of that year × direction at once: staging keeps only the
     latest vintage per year × direction. Raises the ``EstatError`` family (auth, STATUS, format,
-    retries exhausted) before anything is landed or parsed.
+    retries exhausted) before anything is landed.
     """
     d = check_direction(direction)
     table = stats_data_id or stats_data_id_for(year, d)
@@ -98,16 +111,35 @@ def fetch_estat(
         )
         entries.append(entry)
         new += written
+    return EstatLanding(
+        year,
+        d,
+        table,
+        len(queries),
+        no_data,
+        tuple(e.path for e in entries),
+        new,
+        tuple(entries),
+        hs_scope,
+        partner_scope,
+    )
+
+
+def fetch_estat(store: Paths, *query: Any, **options: Any) -> EstatFetchSummary:
+    """``land_estat(store, *query, **options)`` (year, direction, HS codes, partners, client), then the
+    landed pages parsed into one lake file of lake/japan/trade by the lake asset's own step
+    (``parse_fetch``: bad lines quarantined with their reason, the partition lock)."""
+    landing = land_estat(store, *query, **options)
     parsed = parse_fetch(
         store,
-        entries,
-        year=year,
-        direction=d,
-        hs_scope=hs_scope,
-        partners=partner_scope,
+        list(landing.entries),
+        year=landing.year,
+        direction=landing.direction,
+        hs_scope=landing.hs_scope,
+        partners=landing.partners,
     )
     return EstatFetchSummary(
-        year, d, table, len(queries), no_data, tuple(e.path for e in entries), new, parsed
+        **{f.name: getattr(landing, f.name) for f in dataclasses.fields(landing)}, parsed=parsed
     )
 
 

@@ -19,6 +19,7 @@ from functools import cache
 
 from ingest import reference
 from ingest.comtrade import sample as comtrade_sample
+from ingest.comtrade import sample_flows
 from ingest.config import Paths
 from ingest.fx.rates import offline_monthly_rates
 from ingest.japan.client import MONTHS
@@ -27,7 +28,7 @@ from ingest.kcs.sample import national_lines, sample_years
 from ingest.landing import LandedFile, land
 
 JAPAN = 392
-SEED = comtrade_sample.SEED
+SEED = sample_flows.SEED
 HEADER = [
     "Exp or Imp",
     "Year",
@@ -67,7 +68,7 @@ class JapanSampleGenerator:
         rng = random.Random(f"{self.seed}-japan-{year}-{direction}")
         export = direction == "export"
         codes = japan_code_for_m49()
-        version = comtrade_sample.hs_version_for_year(year)
+        version = reference.hs_version_for_year(year)
         cells: dict[tuple[str, str], list[list[float]]] = {}
         units: dict[str, tuple[str, str]] = {}
         for flow in self.model.flows:
@@ -94,7 +95,7 @@ class JapanSampleGenerator:
                     moved = monthly[month - 1] * 0.3
                     monthly[month - 1] -= moved
                     monthly[month] += moved
-            for cmd, share in comtrade_sample._codes_for(product, version):
+            for cmd, share in sample_flows.codes_for(product, version):
                 for code, line_share in national_lines(cmd, 9, self.seed):
                     units[code] = ("", "KG") if kg_product else ("NO", "KG")
                     cell = cells.setdefault((code, partner), [[0.0, 0.0, 0.0] for _ in range(12)])

@@ -150,9 +150,9 @@ def kcs_base_url() -> str:
     return os.environ.get("KCS_BASE_URL", DEFAULT_KCS_BASE_URL).rstrip("/")
 
 
-def kcs_service_key() -> str | None:
-    """The data.go.kr service key ($DATA_GO_KR_KEY), decoded; never log or persist it."""
-    key = os.environ.get("DATA_GO_KR_KEY", "").strip()
+def kcs_service_key(raw: str | None = None) -> str | None:
+    """The data.go.kr service key ($DATA_GO_KR_KEY, or ``raw`` when given), decoded; never log or persist it."""
+    key = (os.environ.get("DATA_GO_KR_KEY", "") if raw is None else raw).strip()
     # data.go.kr shows an "Encoding" and a "Decoding" key; requests encodes, so use the decoded form.
     return unquote(key) if key else None
 
@@ -215,11 +215,11 @@ class KcsClient:
         self.http = PoliteHttp(secrets=(self._key,), **http)
 
     @classmethod
-    def from_env(cls, **http: Any) -> KcsClient:
-        """Configured from $KCS_BASE_URL, $DATA_GO_KR_KEY and $KCS_MIN_INTERVAL (seconds between calls,
-        default 1: data.go.kr throttles bursts)."""
+    def from_env(cls, service_key: str | None = None, **http: Any) -> KcsClient:
+        """Configured from $KCS_BASE_URL, $DATA_GO_KR_KEY (or ``service_key`` when given) and
+        $KCS_MIN_INTERVAL (seconds between calls, default 1: data.go.kr throttles bursts)."""
         http.setdefault("min_interval", env_float("KCS_MIN_INTERVAL", 1.0, KcsRequestError))
-        return cls(kcs_base_url(), kcs_service_key(), **http)
+        return cls(kcs_base_url(), kcs_service_key(service_key), **http)
 
     @property
     def has_key(self) -> bool:

@@ -19,13 +19,14 @@ from xml.sax.saxutils import escape
 
 from ingest import reference
 from ingest.comtrade import sample as comtrade_sample
+from ingest.comtrade import sample_flows
 from ingest.config import Paths
 from ingest.kcs.client import TOTAL_LABEL, KcsQuery
 from ingest.kcs.parse import DATASET, SOURCE
 from ingest.landing import LandedFile, land, read_manifest
 
 KOREA = 410
-SEED = comtrade_sample.SEED
+SEED = sample_flows.SEED
 
 
 def national_lines(hs6: str, digits: int, seed: int = SEED) -> list[tuple[str, float]]:
@@ -62,7 +63,7 @@ def sample_years(paths: Paths, reporters: tuple[int, ...] = (KOREA,)) -> tuple[i
             anyone.add(year)
             if int(entry.params.get("reporterCode", 0)) in reporters:
                 mine.add(year)
-    return tuple(sorted(mine or anyone)) or comtrade_sample.MONTHLY_YEARS
+    return tuple(sorted(mine or anyone)) or sample_flows.MONTHLY_YEARS
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,7 @@ class KcsSampleGenerator:
         self.seed = seed
         self.model = (generator or comtrade_sample.SampleGenerator(seed)).model
 
-    def response(
-        self, year: int, product: comtrade_sample.Product, cmd: str, share: float
-    ) -> KcsSampleResponse:
+    def response(self, year: int, product: sample_flows.Product, cmd: str, share: float) -> KcsSampleResponse:
         """The answer to one year × HS6 query (all partners, all HSK10 lines under ``cmd``)."""
         rng = random.Random(f"{self.seed}-kcs-{year}-{cmd}")
         iso2 = iso2_for_m49()
@@ -130,7 +129,7 @@ class KcsSampleGenerator:
                     else:
                         cell[2] += kg
                         cell[3] += usd
-        desc = reference.hs6_descriptions().get((comtrade_sample.hs_version_for_year(year), cmd), "")
+        desc = reference.hs6_descriptions().get((reference.hs_version_for_year(year), cmd), "")
         names = korean_names()
         items = []
         totals = [0.0, 0.0, 0.0, 0.0]
@@ -182,9 +181,9 @@ class KcsSampleGenerator:
 
     def responses(self, years: tuple[int, ...]) -> Iterator[KcsSampleResponse]:
         for year in years:
-            version = comtrade_sample.hs_version_for_year(year)
-            for product in comtrade_sample.PRODUCTS:
-                for cmd, share in comtrade_sample._codes_for(product, version):
+            version = reference.hs_version_for_year(year)
+            for product in sample_flows.PRODUCTS:
+                for cmd, share in sample_flows.codes_for(product, version):
                     yield self.response(year, product, cmd, share)
 
 

@@ -13,33 +13,37 @@ Files with a failing row expectation are written to the blocklist
 ``lake/_gate/<source>/<dataset>.json`` (lake file -> failed expectations, plus the landed
 ``source_file`` names staging excludes); they are not deleted and not published. Warnings are
 recorded there too but do not block. Data docs (HTML) go to ``$SEMITRADE_HOME/quality/data_docs/``.
+
+This module runs Great Expectations; what it validates is built in ``ingest.quality.expectations`` and
+what it decided is written through ``ingest.quality.verdict``.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ingest.atomic import write_bytes_atomic
 from ingest.config import Paths
-from ingest.quality.specs import DatasetSpec, max_year
+from ingest.quality.expectations import (
+    FILE_COLUMN,
+    row_expectations,
+    rows_frame,
+    schema_expectations,
+    schema_frame,
+)
+from ingest.quality.specs import DatasetSpec
+from ingest.quality.verdict import ERROR, WARNING, Failure, GateResult, data_docs_dir, write_blocklist
 
 log = logging.getLogger(__name__)
 
-ERROR = "error"
-WARNING = "warning"
-SCHEMA = "schema"
-FILE_COLUMN = "lake_file"
 EXAMPLES = 5
 KEEP_RESULTS = 10  # stored validation results per suite (shown in the data docs)
 
@@ -48,222 +52,10 @@ class GateError(RuntimeError):
     """The gate itself could not run (not a data failure: those are reported in the result)."""
 
 
-@dataclass(frozen=True)
-class Failure:
-    """One failed expectation on one lake file."""
-
-    expectation: str
-    column: str | None
-    check: str
-    severity: str  # schema | error | warning
-    unexpected_count: int
-    examples: list[Any]
-
-    def line(self) -> str:
-        col = f" on {self.column}" if self.column else ""
-        return f"{self.expectation}{col} ({self.check}): {self.unexpected_count} row(s), e.g. {self.examples}"
-
-
-@dataclass
-class GateResult:
-    """What the gate decided for one dataset."""
-
-    source: str
-    dataset: str
-    files: int
-    rows: int
-    blocked: dict[str, list[Failure]] = field(default_factory=dict)  # lake file -> failures
-    warnings: dict[str, list[Failure]] = field(default_factory=dict)
-    source_files: dict[str, str | None] = field(default_factory=dict)  # lake file -> (first) landed file
-    # lake file -> every landed file its rows came from (an e-Stat lake file holds several pages)
-    all_source_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    blocklist: Path | None = None
-    data_docs: Path | None = None
-
-    @property
-    def schema_failures(self) -> dict[str, list[Failure]]:
-        """Blocked files whose schema is wrong (these stop the pipeline)."""
-        out = {f: [x for x in fs if x.severity == SCHEMA] for f, fs in self.blocked.items()}
-        return {f: fs for f, fs in out.items() if fs}
-
-    @property
-    def passed(self) -> bool:
-        return not self.blocked
-
-    def lines(self, limit: int = 20) -> list[str]:
-        """'<file>: <expectation> …' lines, blocked files first."""
-        out = [f"BLOCKED {f}: {x.line()}" for f, fs in sorted(self.blocked.items()) for x in fs]
-        out += [f"warning {f}: {x.line()}" for f, fs in sorted(self.warnings.items()) for x in fs]
-        return out[:limit] + ([f"… {len(out) - limit} more"] if len(out) > limit else [])
-
-
-def blocklist_path(paths: Paths, source: str, dataset: str) -> Path:
-    """lake/_gate/<source>/<dataset>.json (read by staging to exclude blocked files)."""
-    return paths.lake / "_gate" / source / f"{dataset}.json"
-
-
-def data_docs_dir(paths: Paths) -> Path:
-    """$SEMITRADE_HOME/quality/data_docs (Great Expectations HTML site; open index.html)."""
-    return paths.home / "quality" / "data_docs"
-
-
 def lake_files(paths: Paths, spec: DatasetSpec) -> list[Path]:
     """Every finished Parquet file of the dataset (temporary ``.tmp`` files are never matched)."""
     root = paths.lake / spec.source / spec.dataset
     return sorted(p for p in root.rglob("*.parquet") if not p.name.startswith("."))
-
-
-# -- frames -----------------------------------------------------------------------------------
-
-
-def schema_frame(files: Iterable[Path], spec: DatasetSpec, lake_root: Path) -> pl.DataFrame:
-    """One row per lake file: ``read_error`` (null when the file reads as Parquet) and ``schema_diff``
-    (null when every column of the spec's schema is there with its dtype; else what differs)."""
-    rows = []
-    for path in files:
-        read_error = diff = None
-        try:
-            found = pl.read_parquet_schema(path)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is a schema failure, with its reason
-            read_error = f"{type(exc).__name__}: {exc}"[:300]
-        else:
-            missing = [c for c in spec.schema if c not in found]
-            wrong = [
-                f"{c} is {found[c]}, expected {t}"
-                for c, t in spec.schema.items()
-                if c in found and found[c] != t
-            ]
-            parts = ([f"missing {', '.join(missing)}"] if missing else []) + wrong
-            diff = "; ".join(parts) or None
-        rows.append(
-            {
-                FILE_COLUMN: path.relative_to(lake_root).as_posix(),
-                "read_error": read_error,
-                "schema_diff": diff,
-            }
-        )
-    return pl.DataFrame(
-        rows, schema={FILE_COLUMN: pl.String(), "read_error": pl.String(), "schema_diff": pl.String()}
-    )
-
-
-def _needed_columns(spec: DatasetSpec) -> list[str]:
-    cols = [*spec.keys, *(c.column for c in spec.codes), *spec.non_negative, *spec.extra_columns]
-    cols += [c for c in (spec.period_column, spec.year_column, spec.lineage_column) if c]
-    if spec.unit_value:
-        cols += [spec.unit_value[0], spec.unit_value[1], *spec.unit_value[2]]
-    seen: dict[str, None] = {}
-    for c in cols:
-        if c in spec.schema:
-            seen[c] = None
-    # columns introduced by derive (hs_key …) are not read from the files
-    return list(seen)
-
-
-def rows_frame(files: Iterable[Path], spec: DatasetSpec, lake_root: Path) -> pl.DataFrame:
-    """The rows the row expectations look at, from every file, with ``lake_file`` and the derived
-    columns (``unit_value_log10_dev``: log10 of the unit value minus the median of its group)."""
-    cols = _needed_columns(spec)
-    frames = [
-        pl.scan_parquet(p)
-        .select(cols)
-        .with_columns(pl.lit(p.relative_to(lake_root).as_posix()).alias(FILE_COLUMN))
-        for p in files
-    ]
-    if not frames:
-        return pl.DataFrame(schema={c: spec.schema[c] for c in cols} | {FILE_COLUMN: pl.String()})
-    lf = pl.concat(frames, how="vertical")
-    if spec.derive:
-        lf = spec.derive(lf)
-    if spec.unit_value:
-        value, qty, group = spec.unit_value
-        luv = pl.when((pl.col(value) > 0) & (pl.col(qty) > 0)).then((pl.col(value) / pl.col(qty)).log10())
-        lf = (
-            lf.with_columns(luv.alias("_luv"))
-            .with_columns(
-                (pl.col("_luv") - pl.col("_luv").median().over(list(group))).alias("unit_value_log10_dev")
-            )
-            .drop("_luv")
-        )
-    return lf.collect()
-
-
-# -- expectations -----------------------------------------------------------------------------
-
-
-def _meta(check: str, severity: str) -> dict[str, str]:
-    return {"check": check, "severity": severity}
-
-
-def schema_expectations(spec: DatasetSpec) -> list[Any]:
-    """File-level expectations: the file reads as Parquet and has the lake schema (names and dtypes)."""
-    import great_expectations.expectations as gxe  # noqa: PLC0415 - GE is slow to import
-
-    return [
-        gxe.ExpectColumnValuesToBeNull(column="read_error", meta=_meta("file is readable Parquet", SCHEMA)),
-        gxe.ExpectColumnValuesToBeNull(
-            column="schema_diff", meta=_meta(f"columns and types of the {spec.name} lake schema", SCHEMA)
-        ),
-    ]
-
-
-def row_expectations(spec: DatasetSpec, rows: pl.DataFrame | None = None) -> list[Any]:
-    """Row-level expectations of a spec (errors block the file, warnings only flag).
-
-    With ``rows``, each code list is narrowed to the codes that occur in ``rows`` (same verdict: a
-    code outside the reference list is outside the narrowed list too), because GE checks a value set
-    of 36,000 HS codes many times slower than one of a few hundred.
-    """
-    import great_expectations.expectations as gxe  # noqa: PLC0415
-
-    out: list[Any] = [
-        gxe.ExpectColumnValuesToNotBeNull(column=k, meta=_meta(f"key {k} is not null", ERROR))
-        for k in spec.keys
-    ]
-    for code in spec.codes:
-        allowed = code.values()
-        if rows is not None and code.column in rows.columns:
-            present = set(rows[code.column].drop_nulls().unique().to_list())
-            allowed = [v for v in allowed if v in present] or allowed[:1]
-        out.append(
-            gxe.ExpectColumnValuesToBeInSet(
-                column=code.column, value_set=allowed, meta=_meta(code.describe, ERROR)
-            )
-        )
-    out += [
-        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, meta=_meta(f"{c} is not negative", ERROR))
-        for c in spec.non_negative
-    ]
-    if spec.period_column and spec.period_regex:
-        out.append(
-            gxe.ExpectColumnValuesToMatchRegex(
-                column=spec.period_column,
-                regex=spec.period_regex,
-                meta=_meta("period is YYYY or YYYYMM", ERROR),
-            )
-        )
-    if spec.year_column:
-        out.append(
-            gxe.ExpectColumnValuesToBeBetween(
-                column=spec.year_column,
-                min_value=spec.min_year,
-                max_value=max_year(),
-                meta=_meta(f"year between {spec.min_year} and the current year", ERROR),
-            )
-        )
-    if spec.unit_value:
-        n = spec.outlier_orders
-        out.append(
-            gxe.ExpectColumnValuesToBeBetween(
-                column="unit_value_log10_dev",
-                min_value=-n,
-                max_value=n,
-                meta=_meta(
-                    f"unit value within 10^{n:g} of the median of its {'/'.join(spec.unit_value[2])}", WARNING
-                ),
-            )
-        )
-    return out
 
 
 # -- Great Expectations plumbing ----------------------------------------------------------------
@@ -449,54 +241,3 @@ def _source_file_of(path: Path, column: str) -> str | None:
     except Exception:  # noqa: BLE001 - unreadable or no lineage column: the lake file name is all we have
         return None
     return values[0] if len(values) == 1 else None
-
-
-def write_blocklist(paths: Paths, result: GateResult) -> Path:
-    """lake/_gate/<source>/<dataset>.json, deterministic (sorted, no timestamps) and atomic."""
-    blocked_sources = sorted(
-        {s for f in result.blocked if (s := result.source_files.get(f))}
-        | {s for f in result.blocked for s in result.all_source_files.get(f, ())}
-    )
-    body = {
-        "source": result.source,
-        "dataset": result.dataset,
-        "files_validated": result.files,
-        "rows_validated": result.rows,
-        "blocked_source_files": blocked_sources,
-        "blocked": {
-            f: {"source_file": result.source_files.get(f), "failed": [asdict(x) for x in fs]}
-            for f, fs in sorted(result.blocked.items())
-        },
-        "warnings": {
-            f: {"source_file": result.source_files.get(f), "flagged": [asdict(x) for x in fs]}
-            for f, fs in sorted(result.warnings.items())
-        },
-    }
-    path = blocklist_path(paths, result.source, result.dataset)
-    text = json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-    return write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def read_blocklist(paths: Paths, source: str, dataset: str) -> dict[str, Any]:
-    """The last gate verdict of a dataset ({} when the gate never ran)."""
-    path = blocklist_path(paths, source, dataset)
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def gate_summary(paths: Paths) -> str:
-    """One line for the CLI: blocked and flagged files over every dataset's last gate verdict."""
-    verdicts = sorted((paths.lake / "_gate").glob("*/*.json")) if (paths.lake / "_gate").exists() else []
-    if not verdicts:
-        return "not run yet"
-    blocked = flagged = files = 0
-    for path in verdicts:
-        body = json.loads(path.read_text(encoding="utf-8"))
-        blocked += len(body.get("blocked", {}))
-        flagged += len(body.get("warnings", {}))
-        files += int(body.get("files_validated", 0))
-    docs = data_docs_dir(paths) / "index.html"
-    where = f"; data docs {docs}" if docs.exists() else ""
-    return (
-        f"{files:,} lake files checked, {blocked:,} blocked (not published), {flagged:,} with flagged rows "
-        f"(lake/_gate/{where})"
-    )

@@ -4,7 +4,7 @@ source dataset.
 A source registers its expectations here, in ``SPECS``, with a function returning a ``DatasetSpec``:
 the lake schema, key columns, code lists (from the reference seeds), value columns that may not be
 negative, the period columns and, optionally, how to compute a unit value whose outliers are flagged
-(never blocked). ``ingest.quality.gate`` turns a spec into Great Expectations expectations.
+(never blocked). ``ingest.quality.expectations`` turns a spec into Great Expectations expectations.
 """
 
 from __future__ import annotations

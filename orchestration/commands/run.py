@@ -10,15 +10,13 @@ from pathlib import Path
 import duckdb
 
 from ingest.config import Paths, check_home, comtrade_api_key, paths
-from ingest.lake import has_lake_files
-from ingest.quality.gate import gate_summary
+from ingest.lake import TRADE_DATASETS, has_lake_files
+from ingest.quality.verdict import gate_summary
 from ingest.scope import load_scope
 from orchestration.cli import CommandError
 from orchestration.commands.homes import add_home_option, chosen_home, published_warehouse
+from orchestration.dbt_target import TARGETS, DbtTargetError, check_spark_requirements, chosen_target
 from orchestration.instance import ensure_dagster_home
-
-# The trade datasets of the lake (exchange rates alone are no reason to build a warehouse).
-LAKE_DATASETS = (("comtrade", "records"), ("kcs", "trade"), ("japan", "trade"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "auto (live when COMTRADE_API_KEY is set)",
     )
     parser.add_argument("--scope", help="scope file for --mode live (default: see scope.toml)")
+    add_target_option(parser)
     parser.add_argument(
         "--full-refresh",
         action="store_true",
@@ -52,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "`semitrade import`.",
     )
     add_home_option(build)
+    add_target_option(build)
     build.add_argument(
         "--full-refresh", action="store_true", help="rebuild the incremental models from the whole lake"
     )
@@ -71,18 +71,21 @@ def summary_command(args: argparse.Namespace) -> int:
 def live_sources() -> dict[str, str | None]:
     """Each live source and why it will be skipped (None: it is configured and will be pulled)."""
     from orchestration.defs.national_live import japan_route  # noqa: PLC0415 - Dagster is slow to import
+    from orchestration.resources import EstatApi  # noqa: PLC0415
 
+    estat = EstatApi(key=os.environ.get("ESTAT_APP_ID", ""))
     return {
         "UN Comtrade": None if comtrade_api_key() else "COMTRADE_API_KEY is not set",
         "Korea Customs": None
         if os.environ.get("DATA_GO_KR_KEY", "").strip()
         else "DATA_GO_KR_KEY is not set",
-        "Japan MOF": None if japan_route() else "neither ESTAT_APP_ID nor JAPAN_CUSTOMS_BASE_URL is set",
+        "Japan MOF": None if japan_route(estat) else "neither ESTAT_APP_ID nor JAPAN_CUSTOMS_BASE_URL is set",
         "ECB rates": None if os.environ.get("ECB_BASE_URL", "").strip() else "ECB_BASE_URL is not set",
     }
 
 
 def run_command(args: argparse.Namespace) -> int:
+    target = checked_target(args.target)
     mode = args.mode if args.mode != "auto" else ("live" if comtrade_api_key() else "sample")
     store = paths("sample" if mode == "sample" else "real")
     check_home(store, "sample" if mode == "sample" else "real")
@@ -119,28 +122,61 @@ def run_command(args: argparse.Namespace) -> int:
             "japan__landed_files": {"config": {"mode": "live"}},
         }
     print(f"data directory: {store.home}", flush=True)
-    execute_job(store, "main", ops, full_refresh=args.full_refresh)
+    execute_job(store, "main", ops, full_refresh=args.full_refresh, target=target)
     print_summary(store)
     return 0
 
 
 def build_command(args: argparse.Namespace) -> int:
     """`semitrade build`: the warehouse_refresh job on the chosen home."""
+    target = checked_target(args.target)
     store = chosen_home(args)
-    if not any(has_lake_files(store, source, dataset) for source, dataset in LAKE_DATASETS):
+    if not any(has_lake_files(store, source, dataset) for source, dataset in TRADE_DATASETS):
         raise CommandError(
             f"the lake of {store.home} holds no trade data: `semitrade fetch …` or `semitrade import FILE…` first"
             + ("" if args.sample else " (or add --sample to rebuild the offline sample's home)")
         )
     print(f"data directory: {store.home}", flush=True)
-    execute_job(store, "warehouse_refresh", {}, full_refresh=args.full_refresh)
+    execute_job(store, "warehouse_refresh", {}, full_refresh=args.full_refresh, target=target)
     print_summary(store)
     return 0
 
 
-def execute_job(store: Paths, job_name: str, ops: dict[str, dict], *, full_refresh: bool = False) -> None:
-    """Run the Dagster job ``job_name`` in this process on ``store``; CommandError when it fails."""
+def add_target_option(parser: argparse.ArgumentParser) -> None:
+    """--target: the dbt target that builds the warehouse."""
+    parser.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=None,
+        help="dbt target of the warehouse: duckdb (embedded; default, or $SEMITRADE_DBT_TARGET) or spark "
+        '(dbt-spark over the same lake; needs `pip install -e ".[spark]"` and Java 17+; docs/spark.md)',
+    )
+
+
+def checked_target(target: str | None) -> str:
+    """The dbt target to build with (--target, else $SEMITRADE_DBT_TARGET, else duckdb), checked before
+    any work starts: CommandError when it is unknown or Spark cannot run here (no pyspark, no Java)."""
+    try:
+        target = chosen_target(target)
+        if target == "spark":
+            check_spark_requirements()
+    except DbtTargetError as exc:
+        raise CommandError(str(exc)) from None
+    return target
+
+
+def execute_job(
+    store: Paths,
+    job_name: str,
+    ops: dict[str, dict],
+    *,
+    full_refresh: bool = False,
+    target: str | None = None,
+) -> None:
+    """Run the Dagster job ``job_name`` in this process on ``store`` with the dbt ``target`` (default:
+    $SEMITRADE_DBT_TARGET, else duckdb); CommandError when it fails."""
     os.environ["SEMITRADE_HOME"] = str(store.home)
+    target = checked_target(target)
     ensure_dagster_home()
 
     import dagster as dg  # noqa: PLC0415 - Dagster is slow to import; only run/build need it
@@ -153,12 +189,13 @@ def execute_job(store: Paths, job_name: str, ops: dict[str, dict], *, full_refre
     except DbtParseError as exc:
         raise CommandError(str(exc)) from None
 
-    from orchestration.definitions import defs  # noqa: PLC0415
+    from orchestration.definitions import build_defs  # noqa: PLC0415
 
-    job = defs.resolve_job_def(job_name)
+    # built now: the API key resources follow this process's environment, not the one of the first import
+    job = build_defs().resolve_job_def(job_name)
     run_config: dict = {"ops": dict(ops), "loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    if full_refresh:
-        run_config["ops"]["semitrade_dbt_assets"] = {"config": {"full_refresh": True}}
+    run_config["ops"]["semitrade_dbt_assets"] = {"config": {"full_refresh": full_refresh, "target": target}}
+    run_config["ops"]["warehouse__published"] = {"config": {"target": target}}
     result = job.execute_in_process(
         instance=dg.DagsterInstance.get(), run_config=run_config, raise_on_error=False
     )

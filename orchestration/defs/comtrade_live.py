@@ -1,10 +1,12 @@
 """Live UN Comtrade ingestion: partitioned by year × reporter, refreshed only where a release changed.
 
 - `comtrade/live_records` pulls one reporter-year (12 monthly periods, or the annual period) from
-  the Comtrade API into landing/ and the lake. Backfills work from the UI (select partitions) and
+  the Comtrade API into landing/ (the lake asset `comtrade/lake_records` parses it). Backfills work from the UI (select partitions) and
   the CLI (`dagster asset materialize --select comtrade/live_records --partition 2019|410`).
 - `comtrade_availability_sensor` reads the availability endpoint (getDa) and launches runs only for
   reporter-years whose datasetChecksum / lastReleased changed since it last looked.
+- After a successful pull, `refresh_warehouse_after_live_pull` (orchestration/defs/live_refresh.py)
+  parses what landed into the lake and rebuilds the warehouse.
 - Every op that calls the API runs in the `comtrade_api` concurrency pool (limit 1 in the instance's
   dagster.yaml written by orchestration/instance.py), so parallel runs cannot exceed the API's rate
   on top of the client's own throttle.
@@ -16,12 +18,13 @@ from datetime import date
 import dagster as dg
 
 from ingest.comtrade.client import ComtradeAuthError, ComtradeClient, ComtradeError
-from ingest.comtrade.fetch import fetch_records, snapshot
+from ingest.comtrade.fetch import land_records, snapshot
 from ingest.comtrade.planner import PlanError, Query
-from ingest.config import check_home, comtrade_api_key, paths
+from ingest.config import paths
 from ingest.reference import semiconductor_hs6
 from ingest.scope import ScopeError, load_scope
 from orchestration.defs.jobs import PARTITIONED_TAG
+from orchestration.resources import ComtradeApi, SemitradeStore
 
 API_POOL = "comtrade_api"
 FIRST_YEAR = 2005
@@ -30,7 +33,8 @@ years_partitions = dg.StaticPartitionsDefinition([str(y) for y in range(FIRST_YE
 
 
 def _scope_reporters() -> list[str]:
-    """Reporters of the live partitions: those of the scope file (scope.toml; see ingest/scope.py)."""
+    """Reporters of the live partitions: those of the scope file (scope.toml; see ingest/scope.py). Read
+    when the definitions load (partitions are fixed then, before any resource exists)."""
     try:
         return [str(r) for r in load_scope(paths()).reporters]
     except ScopeError as exc:
@@ -84,27 +88,31 @@ def query_for(year: int, reporter: int, config: ComtradeLiveConfig) -> Query:
     tags={PARTITIONED_TAG: "true"},
     description=(
         "UN Comtrade records pulled live for one year × reporter partition: raw responses landed in "
-        "landing/comtrade/records (manifest, no key) and parsed into lake/comtrade/records as a new "
-        "vintage. Grain: one Comtrade record; values USD. Needs network; without COMTRADE_API_KEY the "
-        "preview endpoint (500 records a call) is used."
+        "landing/comtrade/records (manifest, no key); comtrade/lake_records parses them into "
+        "lake/comtrade/records as a new vintage. A response at the record cap is split, never landed. "
+        "Grain: one Comtrade record; values USD. Needs network; without COMTRADE_API_KEY the preview "
+        "endpoint (500 records a call) is used."
     ),
 )
 def comtrade_live_records(
-    context: dg.AssetExecutionContext, config: ComtradeLiveConfig
+    context: dg.AssetExecutionContext,
+    config: ComtradeLiveConfig,
+    store: SemitradeStore,
+    comtrade_api: ComtradeApi,
 ) -> dg.MaterializeResult:
-    """Pull one reporter-year from the Comtrade API into landing/ and the lake (resumable)."""
+    """Land one reporter-year from the Comtrade API in landing/ (resumable); the lake asset parses it."""
     keys = context.partition_key.keys_by_dimension
     year, reporter = int(keys["year"]), int(keys["reporter"])
     query = query_for(year, reporter, config)
-    check_home(paths(), "real")
-    if not comtrade_api_key():
+    home = store.live_paths()
+    if not comtrade_api.has_key():
         context.log.warning(
             "COMTRADE_API_KEY is not set: using the public preview endpoint (500 records a call)"
         )
     try:
-        with ComtradeClient.from_env() as client:
-            summary = fetch_records(
-                paths(),
+        with comtrade_api.client() as client:
+            summary = land_records(
+                home,
                 query,
                 client,
                 plan=config.plan,
@@ -119,7 +127,7 @@ def comtrade_live_records(
     if summary.stopped:
         raise dg.Failure(
             f"stopped early ({summary.stopped}); everything fetched so far is landed and a rerun resumes",
-            metadata={"rows_kept": summary.rows_kept},
+            metadata={"rows_landed": summary.rows_landed},
         )
     return dg.MaterializeResult(
         metadata={
@@ -128,8 +136,6 @@ def comtrade_live_records(
             "splits_at_cap": summary.splits,
             "files_landed": summary.files_landed,
             "rows_landed": summary.rows_landed,
-            "rows_kept": summary.rows_kept,
-            "rows_quarantined": summary.rows_quarantined,
             "preview_endpoint": summary.preview,
         }
     )
@@ -164,13 +170,15 @@ warehouse_refresh_job = dg.define_asset_job(
         "only for reporter-years whose datasetChecksum or lastReleased changed since the last check."
     ),
 )
-def comtrade_availability_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+def comtrade_availability_sensor(
+    context: dg.SensorEvaluationContext, comtrade_api: ComtradeApi
+) -> dg.SensorResult | dg.SkipReason:
     """Launch live pulls for changed releases; the cursor remembers each reporter-year's release."""
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     years = [int(y) for y in years_partitions.get_partition_keys()]
     reporters = [int(r) for r in reporter_partitions.get_partition_keys()]
     try:
-        with ComtradeClient.from_env() as client:
+        with comtrade_api.client() as client:
             changed = changed_partitions(client, reporters, years, seen)
     except ComtradeError as exc:
         return dg.SkipReason(f"availability check failed: {exc}")
@@ -211,20 +219,8 @@ def changed_partitions(
     return {key: release for key, release in current.items() if seen.get(key) != release}
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[comtrade_live_job],
-    request_job=warehouse_refresh_job,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="After a successful live Comtrade pull, rebuild and republish the warehouse.",
-)
-def refresh_warehouse_after_live_pull(context: dg.RunStatusSensorContext) -> dg.RunRequest:
-    """One warehouse refresh per successful live run."""
-    return dg.RunRequest(run_key=f"after-{context.dagster_run.run_id}")
-
-
 defs = dg.Definitions(
     assets=[comtrade_live_records],
     jobs=[comtrade_live_job, warehouse_refresh_job],
-    sensors=[comtrade_availability_sensor, refresh_warehouse_after_live_pull],
+    sensors=[comtrade_availability_sensor],
 )

@@ -3,28 +3,27 @@
 Sample-mode assets are unpartitioned and run in the `main` job: they land the SYNTHETIC national
 sample generated from the same model as the Comtrade sample (for the Comtrade sample's years) and
 parse it into the lake. Live assets are month-partitioned, tagged `semitrade/partitioned`, and run on
-schedules that follow each source's release rhythm; they land and parse straight into the same lake.
+schedules that follow each source's release rhythm; they land raw files only. The lake assets
+(`kcs/lake_trade`, `japan/lake_trade`) are the only writers of their lake directories: they parse every
+landed file, sample or live, not yet in the lake.
 """
 
 import dagster as dg
-import polars as pl
 
-from ingest.config import check_home, paths
 from ingest.fx import rates
 from ingest.japan import parse as japan_parse
 from ingest.japan import sample as japan_sample
 from ingest.japan.estat_fetch import parse_landed_fetches
 from ingest.kcs import parse as kcs_parse
 from ingest.kcs import sample as kcs_sample
-from ingest.kcs.client import KcsClient, KcsError, KcsQuery
-from ingest.kcs.fetch import fetch_kcs
+from ingest.kcs.client import KcsQuery
 from ingest.lake import ensure_dataset
 from ingest.landing import read_manifest
 from ingest.scope import load_scope
 from orchestration.defs import national_live
-from orchestration.defs.comtrade import sample_home
 from orchestration.defs.jobs import PARTITIONED_TAG
-from orchestration.defs.metadata import preview_markdown
+from orchestration.defs.metadata import lake_metadata
+from orchestration.resources import EstatApi, KcsApi, SemitradeStore
 
 NATIONAL_BANNER = (
     "OFFLINE SAMPLE: SYNTHETIC Korea Customs XML and Japan MOF CSV files generated from the Comtrade sample's "
@@ -66,15 +65,15 @@ class FxConfig(dg.Config):
     ),
 )
 def kcs_landed_responses(
-    context: dg.AssetExecutionContext, config: NationalLandingConfig
+    context: dg.AssetExecutionContext, config: NationalLandingConfig, store: SemitradeStore, kcs_api: KcsApi
 ) -> dg.MaterializeResult:
     """Land Korea Customs responses (grain: one XML per year × HS6 code [× partner]; values USD):
     live for the scope file, or the SYNTHETIC sample."""
     if _mode(config) == "live":
-        return national_live.land_kcs_live(context)
+        return national_live.land_kcs_live(context, store.live_paths(), kcs_api)
     context.log.warning(NATIONAL_BANNER)
-    store = sample_home()
-    landed = kcs_sample.land_sample(store, tuple(config.years) or kcs_sample.sample_years(store))
+    home = store.sample_paths()
+    landed = kcs_sample.land_sample(home, tuple(config.years) or kcs_sample.sample_years(home))
     new = sum(1 for _, written in landed if written)
     return dg.MaterializeResult(
         metadata={"origin": "sample (SYNTHETIC)", "files": len(landed), "new_files": new}
@@ -92,67 +91,52 @@ def kcs_landed_responses(
     ),
 )
 def japan_landed_files(
-    context: dg.AssetExecutionContext, config: NationalLandingConfig
+    context: dg.AssetExecutionContext,
+    config: NationalLandingConfig,
+    store: SemitradeStore,
+    estat_api: EstatApi,
 ) -> dg.MaterializeResult:
     """Land Japan MOF trade tables (grain: one file per year × direction [× page]; values thousand yen):
     live for the scope file (e-Stat API or file download), or the SYNTHETIC sample."""
     if _mode(config) == "live":
-        return national_live.land_japan_live(context)
+        return national_live.land_japan_live(context, store.live_paths(), estat_api)
     context.log.warning(NATIONAL_BANNER)
-    store = sample_home()
-    years = tuple(config.years) or kcs_sample.sample_years(store, (japan_sample.JAPAN,))
-    landed = japan_sample.land_sample(store, years)
+    home = store.sample_paths()
+    years = tuple(config.years) or kcs_sample.sample_years(home, (japan_sample.JAPAN,))
+    landed = japan_sample.land_sample(home, years)
     new = sum(1 for _, written in landed if written)
     return dg.MaterializeResult(
         metadata={"origin": "sample (SYNTHETIC)", "files": len(landed), "new_files": new}
     )
 
 
-def _lake_metadata(source: str, dataset: str, results: list, columns: list[str]) -> dict:
-    store = paths()
-    if not results:
-        return {"files_parsed": 0, "rows_kept": 0, "lake_rows_total": 0}
-    parsed = [r for r in results if not r.skipped]
-    lake_glob = str(store.lake / source / dataset / "**" / "*.parquet")
-    preview = pl.scan_parquet(lake_glob).head(5).collect()
-    return {
-        "files_parsed": len(parsed),
-        "files_already_in_lake": len(results) - len(parsed),
-        "rows_in": sum(r.rows_in for r in parsed),
-        "rows_kept": sum(r.rows_kept for r in parsed),
-        "rows_quarantined": sum(r.rows_quarantined for r in parsed),
-        "lake_rows_total": pl.scan_parquet(lake_glob).select(pl.len()).collect().item(),
-        "lake_dir": dg.MetadataValue.path(str(store.lake / source / dataset)),
-        "preview": dg.MetadataValue.md(preview_markdown(preview, columns=columns)),
-    }
-
-
 @dg.asset(
     key=["kcs", "lake_trade"],
-    deps=[kcs_landed_responses],
+    deps=[kcs_landed_responses, dg.AssetKey(["kcs", "live_monthly"])],
     group_name="lake",
     kinds={"polars", "parquet"},
     description=(
         "Typed Korea Customs rows in lake/kcs/trade/<year>/<hs>/<cnty>/vintage=<sha>.parquet: month × partner "
         "ISO2 × HSK10 (HS6 derived), exports and imports in USD and kg, lineage columns. The 총계 total row is "
-        "checked as a control (sum of items = total) and dropped; bad rows go to lake/_quarantine with the reason."
+        "checked as a control (sum of items = total) and dropped; bad rows go to lake/_quarantine with the reason. "
+        "Parses every landed response (sample or live) not yet in the lake: the only asset writing this directory."
     ),
 )
-def kcs_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def kcs_lake_trade(context: dg.AssetExecutionContext, store: SemitradeStore) -> dg.MaterializeResult:
     """Parse every landed KCS response not yet in the lake (rows in = kept + quarantined)."""
-    store = paths()
-    entries = list(read_manifest(store, source=kcs_parse.SOURCE, dataset=kcs_parse.DATASET))
-    ensure_dataset(store, kcs_parse.SOURCE, kcs_parse.DATASET, kcs_parse.LAKE_SCHEMA)
+    home = store.paths()
+    entries = list(read_manifest(home, source=kcs_parse.SOURCE, dataset=kcs_parse.DATASET))
+    ensure_dataset(home, kcs_parse.SOURCE, kcs_parse.DATASET, kcs_parse.LAKE_SCHEMA)
     if not entries:
-        context.log.warning(f"no Korea Customs responses are landed in {store.home}: its lake is empty")
-    results = [kcs_parse.parse_landed(store, e) for e in entries]
+        context.log.warning(f"no Korea Customs responses are landed in {home.home}: its lake is empty")
+    results = [kcs_parse.parse_landed(home, e) for e in entries]
     failed = [r.source_file for r in results if not r.control_ok]
     if failed:
         context.log.warning(
             f"{len(failed)} KCS file(s) failed the 총계 control total and were quarantined: {failed[:3]}"
         )
-    meta = _lake_metadata(
-        "kcs", "trade", results, ["period", "stat_cd", "hsk10", "exp_usd", "imp_usd", "origin"]
+    meta = lake_metadata(
+        home, "kcs", "trade", results, ["period", "stat_cd", "hsk10", "exp_usd", "imp_usd", "origin"]
     )
     meta["files_failing_control_total"] = len(failed)
     return dg.MaterializeResult(metadata=meta)
@@ -160,30 +144,36 @@ def kcs_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 @dg.asset(
     key=["japan", "lake_trade"],
-    deps=[japan_landed_files],
+    deps=[japan_landed_files, dg.AssetKey(["japan", "live_monthly"])],
     group_name="lake",
     kinds={"polars", "parquet"},
     description=(
         "Typed Japan MOF rows in lake/japan/trade/<year>/<direction>/vintage=<sha>.parquet, long form: month × "
         "HS9 (HS6 derived) × 3-digit country code, values in thousand yen, units and quantities, release stage, "
-        "lineage. Each wide row's year value must equal the sum of its months; bad rows go to the quarantine."
+        "lineage. Each wide row's year value must equal the sum of its months; bad rows go to the quarantine. "
+        "Parses every landed CSV and e-Stat fetch (sample or live) not yet in the lake: the only asset writing "
+        "this directory."
     ),
 )
-def japan_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """Parse every landed Japan MOF CSV not yet in the lake (rows in = kept + quarantined, wide rows)."""
-    store = paths()
-    entries = list(read_manifest(store, source=japan_parse.SOURCE, dataset=japan_parse.DATASET))
-    ensure_dataset(store, japan_parse.SOURCE, japan_parse.DATASET, japan_parse.LAKE_SCHEMA)
-    if not entries:
-        context.log.warning(f"no Japan MOF files are landed in {store.home}: its lake is empty")
-    results = [japan_parse.parse_landed(store, e) for e in entries]
-    # e-Stat API pages (dataset estat) are parsed per fetch into the same lake dataset
-    estat_results = parse_landed_fetches(store)
+def japan_lake_trade(context: dg.AssetExecutionContext, store: SemitradeStore) -> dg.MaterializeResult:
+    """Parse every landed Japan MOF CSV and e-Stat fetch not yet in the lake (rows in = kept + quarantined,
+    wide rows / lines)."""
+    home = store.paths()
+    entries = list(read_manifest(home, source=japan_parse.SOURCE, dataset=japan_parse.DATASET))
+    ensure_dataset(home, japan_parse.SOURCE, japan_parse.DATASET, japan_parse.LAKE_SCHEMA)
+    # CSV files one by one; e-Stat API pages (dataset estat) per fetch, into the same lake dataset (an
+    # e-Stat "row" is a line: HS9 × country, as a CSV row is)
+    results = [japan_parse.parse_landed(home, e) for e in entries]
+    estat_results = parse_landed_fetches(home)
+    results += estat_results
     if estat_results:
         context.log.info(
             f"{len(estat_results)} e-Stat fetch(es) in the lake ({sum(r.lines_kept for r in estat_results)} lines kept)"
         )
-    meta = _lake_metadata(
+    if not entries and not estat_results:
+        context.log.warning(f"no Japan MOF files are landed in {home.home}: its lake is empty")
+    meta = lake_metadata(
+        home,
         "japan",
         "trade",
         results,
@@ -203,13 +193,15 @@ def japan_lake_trade(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         "months (real ECB data either way). Grain: rate source × month × currency; units per euro."
     ),
 )
-def fx_monthly_rates(context: dg.AssetExecutionContext, config: FxConfig) -> dg.MaterializeResult:
+def fx_monthly_rates(
+    context: dg.AssetExecutionContext, config: FxConfig, store: SemitradeStore
+) -> dg.MaterializeResult:
     """Land and write the monthly rates (see ingest/fx/rates.py)."""
     if config.mode not in ("offline", "live", "auto"):
         raise dg.Failure(f"mode must be 'offline', 'live' or 'auto', got {config.mode!r}")
     live = config.mode == "live" or (config.mode == "auto" and rates.ecb_base_url() is not None)
     try:
-        result = rates.build_rates(paths(), live=live)
+        result = rates.build_rates(store.paths(), live=live)
     except rates.FxError as exc:
         raise dg.Failure(str(exc)) from None
     if result.fallback_reason:
@@ -234,33 +226,28 @@ def fx_monthly_rates(context: dg.AssetExecutionContext, config: FxConfig) -> dg.
     kinds={"python", "xml"},
     description=(
         "Live Korea Customs pull for one month: one getNitemtradeList call per semiconductor HS6 code of the "
-        "sample taxonomy, landed (origin live) and parsed into lake/kcs/trade. Needs DATA_GO_KR_KEY."
+        "taxonomy, landed (origin live) in landing/kcs/trade; kcs/lake_trade parses it. Needs DATA_GO_KR_KEY."
     ),
 )
-def kcs_live_monthly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """Land + parse KCS data for the partition month (grain: month × partner × HSK10; USD)."""
+def kcs_live_monthly(
+    context: dg.AssetExecutionContext, store: SemitradeStore, kcs_api: KcsApi
+) -> dg.MaterializeResult:
+    """Land KCS data for the partition month (grain: month × partner × HSK10; USD)."""
     month = context.partition_key[:7].replace("-", "")
-    store = paths()
-    check_home(store, "real")
-    scope = load_scope(store)
-    if not KcsClient.from_env().has_key:
-        raise dg.Failure("DATA_GO_KR_KEY is not set: the Korea Customs pull needs a data.go.kr service key")
+    home = store.live_paths()
+    scope = load_scope(home)
     queries = [
         KcsQuery(month, month, hs=hs, country=country)
         for hs in scope.hs6_codes(int(month[:4]))
         for country in scope.kcs_countries()
     ]
-    try:
-        with KcsClient.from_env() as client:
-            summary = fetch_kcs(store, queries, client)
-    except KcsError as exc:
-        raise dg.Failure(str(exc)) from None
+    summary = national_live.land_kcs_queries(context, home, kcs_api, queries)
     return dg.MaterializeResult(
         metadata={
             "month": month,
             "calls": summary.calls,
-            "rows_kept": summary.rows_kept,
-            "rows_quarantined": summary.rows_quarantined,
+            "new_files": summary.new_files,
+            "lines_landed": summary.items,
         }
     )
 
@@ -272,18 +259,19 @@ def kcs_live_monthly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     group_name="landing",
     kinds={"python", "csv"},
     description=(
-        "Live Japan MOF pull for one month: downloads the year's export and import country × HS9 CSVs (a new "
-        "release revises earlier months), lands them (origin live) and parses them into lake/japan/trade."
+        "Live Japan MOF pull for one month: the year's export and import country × HS9 tables (e-Stat API pages, "
+        "or the CSV download; a new release revises earlier months), landed (origin live); japan/lake_trade "
+        "parses them."
     ),
 )
-def japan_live_monthly(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    """Land + parse the Japan MOF tables of the partition's year (grain: month × HS9 × country; thousand yen)."""
+def japan_live_monthly(
+    context: dg.AssetExecutionContext, store: SemitradeStore, estat_api: EstatApi
+) -> dg.MaterializeResult:
+    """Land the Japan MOF tables of the partition's year (grain: month × HS9 × country; thousand yen)."""
     year = int(context.partition_key[:4])
-    store = paths()
-    check_home(store, "real")
-    return dg.MaterializeResult(
-        metadata={"year": year, **national_live.pull_japan_year(store, year, load_scope(store), context.log)}
-    )
+    home = store.live_paths()
+    pulled = national_live.pull_japan_year(home, year, load_scope(home), estat_api, context.log)
+    return dg.MaterializeResult(metadata={"year": year, **pulled})
 
 
 kcs_live_job = dg.define_asset_job("kcs_live", selection=[kcs_live_monthly], partitions_def=MONTHLY)

@@ -1,6 +1,7 @@
 """Live pulls of the national sources for the scope file: Korea Customs (data.go.kr) and Japan MOF
-(e-Stat API, or the CSV file download). A source with no key or URL configured is skipped with a
-clear line and never replaced by its sample. Nothing here imports a sample module."""
+(e-Stat API, or the CSV file download). They land raw files only; the lake assets `kcs/lake_trade` and
+`japan/lake_trade` parse them. A source with no key or URL configured is skipped with a clear line and
+never replaced by its sample. Nothing here imports a sample module."""
 
 from __future__ import annotations
 
@@ -10,30 +11,53 @@ from typing import Any
 
 import dagster as dg
 
-from ingest.config import Paths, check_home, paths
+from ingest.config import Paths
 from ingest.japan import parse as japan_parse
 from ingest.japan.client import JapanClient, JapanError
-from ingest.japan.estat import EstatClient, EstatError
-from ingest.japan.estat_fetch import fetch_estat
-from ingest.kcs.client import KcsClient, KcsError, KcsQuery
-from ingest.kcs.fetch import fetch_kcs
+from ingest.japan.estat import EstatError
+from ingest.japan.estat_fetch import land_estat
+from ingest.kcs.client import KcsError, KcsQuery
+from ingest.kcs.fetch import KcsFetchSummary, KcsLanded, land_kcs
 from ingest.landing import land
 from ingest.scope import JAPAN, KOREA, Scope, load_scope
+from orchestration.resources import EstatApi, KcsApi
 
 
-def land_kcs_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def land_kcs_queries(
+    context: dg.AssetExecutionContext, store: Paths, kcs_api: KcsApi, queries: list[KcsQuery]
+) -> KcsFetchSummary:
+    """Land the XML of ``queries`` (progress every 25 calls); dg.Failure without a key or on an API error."""
+    if not kcs_api.has_key():
+        raise dg.Failure("DATA_GO_KR_KEY is not set: the Korea Customs pull needs a data.go.kr service key")
+
+    done = [0]
+
+    def progress(landed: KcsLanded) -> None:
+        done[0] += 1
+        if done[0] % 25 == 0 or done[0] == len(queries):
+            context.log.info(
+                f"[{done[0]}/{len(queries)}] {landed.query.stem} hs={landed.query.hs}: {landed.items} lines landed"
+            )
+
+    try:
+        with kcs_api.client() as client:
+            return land_kcs(store, queries, client, progress)
+    except KcsError as exc:
+        raise dg.Failure(
+            f"Korea Customs pull failed: {exc}; what was landed stays, a rerun resumes"
+        ) from None
+
+
+def land_kcs_live(context: dg.AssetExecutionContext, store: Paths, kcs_api: KcsApi) -> dg.MaterializeResult:
     """Korea Customs for the scope: one call per year × taxonomy HS6 code × partner (every partner in
     one call when the scope lists none). Skipped without DATA_GO_KR_KEY or when Korea is not a reporter."""
-    store = paths()
-    check_home(store, "real")
     scope = load_scope(store)
     if KOREA not in scope.reporters:
         context.log.info(f"Korea Customs skipped: Korea ({KOREA}) is not a reporter in {scope.path}")
         return dg.MaterializeResult(
             metadata={"mode": "live", "skipped": "Korea is not a reporter in the scope"}
         )
-    client = KcsClient.from_env()
-    if not client.has_key:
+    if not kcs_api.has_key():
         context.log.warning(
             "Korea Customs skipped: DATA_GO_KR_KEY is not set (no sample is used in its place)"
         )
@@ -47,56 +71,42 @@ def land_kcs_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     context.log.info(
         f"Korea Customs: {len(queries)} calls for {scope.first_year}–{scope.last_year} ({scope.path})"
     )
-    done = [0]
-
-    def progress(query: KcsQuery, items: int, kept: int, quarantined: int, control_ok: bool) -> None:
-        done[0] += 1
-        if done[0] % 25 == 0 or done[0] == len(queries) or not control_ok:
-            context.log.info(
-                f"[{done[0]}/{len(queries)}] {query.stem} hs={query.hs}: {kept} kept, {quarantined} quarantined"
-            )
-
-    try:
-        with client:
-            summary = fetch_kcs(store, queries, client, progress)
-    except KcsError as exc:
-        raise dg.Failure(
-            f"Korea Customs pull failed: {exc}; what was landed stays, a rerun resumes"
-        ) from None
+    summary = land_kcs_queries(context, store, kcs_api, queries)
     return dg.MaterializeResult(
         metadata={
             "mode": "live",
             "origin": "live",
             "calls": summary.calls,
             "new_files": summary.new_files,
-            "rows_kept": summary.rows_kept,
-            "rows_quarantined": summary.rows_quarantined,
-            "files_failing_control_total": len(summary.control_failures),
+            "lines_landed": summary.items,
         }
     )
 
 
-def japan_route() -> str | None:
-    """How Japan is pulled: 'estat' with ESTAT_APP_ID, 'file' with JAPAN_CUSTOMS_BASE_URL, else None."""
-    if os.environ.get("ESTAT_APP_ID", "").strip():
+def japan_route(estat_api: EstatApi) -> str | None:
+    """How Japan is pulled: 'estat' with an e-Stat application ID, 'file' with JAPAN_CUSTOMS_BASE_URL,
+    else None."""
+    if estat_api.has_key():
         return "estat"
     if os.environ.get("JAPAN_CUSTOMS_BASE_URL", "").strip():
         return "file"
     return None
 
 
-def pull_japan_year(store: Paths, year: int, scope: Scope, log: logging.Logger | Any) -> dict[str, Any]:
-    """Land and parse Japan's export and import tables of ``year`` (e-Stat or file download)."""
-    route = japan_route()
-    totals: dict[str, Any] = {"route": route or "none", "files": 0, "rows_kept": 0, "rows_quarantined": 0}
+def pull_japan_year(
+    store: Paths, year: int, scope: Scope, estat_api: EstatApi, log: logging.Logger | Any
+) -> dict[str, Any]:
+    """Land Japan's export and import tables of ``year`` (e-Stat pages or the CSV download)."""
+    route = japan_route(estat_api)
+    totals: dict[str, Any] = {"route": route or "none", "files": 0, "new_files": 0}
     if route == "estat":
-        client = EstatClient.from_env()
-        assert client is not None  # japan_route() saw ESTAT_APP_ID
+        client = estat_api.client()
+        assert client is not None  # japan_route() saw the application ID
         with client:
             for direction in ("export", "import"):
                 # one fetch covers the whole scope of a year × direction: a later, smaller fetch would
                 # replace it in staging (latest vintage per year × direction)
-                summary = fetch_estat(
+                landing = land_estat(
                     store,
                     year,
                     direction,
@@ -104,14 +114,13 @@ def pull_japan_year(store: Paths, year: int, scope: Scope, log: logging.Logger |
                     list(scope.japan_countries()) or None,
                     client,
                 )
-                totals["files"] += len(summary.files)
-                totals["rows_kept"] += summary.parsed.lines_kept
-                totals["rows_quarantined"] += summary.parsed.lines_quarantined
+                totals["files"] += len(landing.files)
+                totals["new_files"] += landing.files_new
     elif route == "file":
         with JapanClient.from_env() as client:
             for direction in ("export", "import"):
                 resp = client.download(year, direction)
-                entry, _ = land(
+                _, written = land(
                     store,
                     source=japan_parse.SOURCE,
                     dataset=japan_parse.DATASET,
@@ -121,26 +130,25 @@ def pull_japan_year(store: Paths, year: int, scope: Scope, log: logging.Logger |
                     params=resp.params,
                     suffix=".csv",
                 )
-                result = japan_parse.parse_landed(store, entry)
                 totals["files"] += 1
-                totals["rows_kept"] += result.rows_kept
-                totals["rows_quarantined"] += result.rows_quarantined
+                totals["new_files"] += int(written)
     log.info(f"Japan MOF {year} ({route}): {totals}")
     return totals
 
 
-def land_japan_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def land_japan_live(
+    context: dg.AssetExecutionContext, store: Paths, estat_api: EstatApi
+) -> dg.MaterializeResult:
     """Japan MOF for the scope's years. Skipped when neither ESTAT_APP_ID nor JAPAN_CUSTOMS_BASE_URL is
     set, or when Japan is not a reporter in the scope."""
-    store = paths()
-    check_home(store, "real")
     scope = load_scope(store)
     if JAPAN not in scope.reporters:
         context.log.info(f"Japan MOF skipped: Japan ({JAPAN}) is not a reporter in {scope.path}")
         return dg.MaterializeResult(
             metadata={"mode": "live", "skipped": "Japan is not a reporter in the scope"}
         )
-    if japan_route() is None:
+    route = japan_route(estat_api)
+    if route is None:
         context.log.warning(
             "Japan MOF skipped: neither ESTAT_APP_ID (e-Stat API) nor JAPAN_CUSTOMS_BASE_URL (file download) "
             "is set (no sample is used in its place)"
@@ -148,12 +156,12 @@ def land_japan_live(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         return dg.MaterializeResult(
             metadata={"mode": "live", "skipped": "ESTAT_APP_ID / JAPAN_CUSTOMS_BASE_URL not set"}
         )
-    totals = {"files": 0, "rows_kept": 0, "rows_quarantined": 0}
+    totals = {"files": 0, "new_files": 0}
     try:
         for year in scope.years:
-            got = pull_japan_year(store, year, scope, context.log)
+            got = pull_japan_year(store, year, scope, estat_api, context.log)
             for name in totals:
                 totals[name] += got[name]
     except (JapanError, EstatError) as exc:
         raise dg.Failure(f"Japan MOF pull failed: {exc}; what was landed stays, a rerun resumes") from None
-    return dg.MaterializeResult(metadata={"mode": "live", "origin": "live", "route": japan_route(), **totals})
+    return dg.MaterializeResult(metadata={"mode": "live", "origin": "live", "route": route, **totals})

@@ -16,9 +16,10 @@ from collections.abc import Callable
 import dagster as dg
 
 from ingest.config import Paths, paths
-from ingest.quality.gate import GateResult, run_gate
+from ingest.quality.gate import run_gate
 from ingest.quality.quarantine import quarantine_rows
 from ingest.quality.specs import SPECS, DatasetSpec
+from ingest.quality.verdict import GateResult
 from orchestration.resources import STORE, SemitradeStore
 
 

@@ -14,7 +14,14 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pydantic import Field
 
 from ingest.atomic import write_atomic
+from orchestration.dbt_target import (
+    check_spark_requirements,
+    chosen_target,
+    dbt_target_args,
+    publish_spark_warehouse,
+)
 from orchestration.resources import STORE, SemitradeStore, dbt_project, dbt_resource, prepare_if_dev
+from orchestration.spark_incremental import plan_fct_build
 
 prepare_if_dev()  # `dagster dev` only: re-parse the dbt project if it changed since the last parse
 PROJECT = dbt_project()
@@ -30,7 +37,19 @@ class FolderGroupTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "marts"
 
 
-class DbtBuildConfig(dg.Config):
+class WarehouseTargetConfig(dg.Config):
+    """Which dbt target builds (and publishes) the warehouse."""
+
+    target: str = Field(
+        default="",
+        description=(
+            "dbt target: duckdb (embedded, the default) or spark (dbt-spark; profiles.yml). "
+            "Empty: $SEMITRADE_DBT_TARGET, else duckdb."
+        ),
+    )
+
+
+class DbtBuildConfig(WarehouseTargetConfig):
     """Run configuration of the dbt build."""
 
     full_refresh: bool = Field(
@@ -82,18 +101,30 @@ def semitrade_dbt_assets(
     # dbt finds the lake and the warehouse through SEMITRADE_HOME (profiles.yml, the sources): the dbt
     # process inherits this run's environment, so the home is set here, when the asset runs.
     os.environ["SEMITRADE_HOME"] = str(home.home)
-    args = ["build"]
-    drift = incremental_schema_drift(home.build_db, PROJECT.manifest_path)
+    target = chosen_target(config.target)
+    plan = None
+    if target == "spark":
+        check_spark_requirements()
+        plan = plan_fct_build(home, full_refresh=config.full_refresh)
+        context.log.info(
+            "Spark: fct_trade_flows "
+            + ("full build" if plan.full else f"re-derives {len(plan.partitions)} Comtrade partition(s)")
+        )
+    args = ["build", *dbt_target_args(target, home, plan)]
+    drift = incremental_schema_drift(home.build_db, PROJECT.manifest_path) if target == "duckdb" else {}
     if drift:
         context.log.warning(
             f"full refresh: the warehouse's incremental tables lack columns this version defines: {drift}"
         )
-    if config.full_refresh or drift:
+    if config.full_refresh or drift or (plan is not None and plan.full):
         args.append("--full-refresh")
-    yield from dbt.cli(args, context=context).stream()
+    yield from dbt.cli(args, context=context).stream()  # raises when the build failed
+    if plan is not None:
+        plan.record(home)  # the lake this build saw: the next Spark build compares with it
 
 
 MART_TABLES = ("fct_trade_flows", "dim_country", "dim_product", "dim_period", "dim_flow")
+STATE_SCHEMA = "semitrade_state"  # dbt macro fct_state_schema (dbt_project/macros/replace_partitions.sql)
 
 
 class IncompleteBuildError(RuntimeError):
@@ -123,6 +154,10 @@ def publish_warehouse(build_db: Path, serving_db: Path, required: Iterable[str] 
 
     def copy(tmp: Path) -> None:
         shutil.copyfile(build_db, tmp)
+        # the incremental builds' bookkeeping stays in the build file: BI users see the marts only
+        with duckdb.connect(str(tmp)) as con:
+            con.execute(f"drop schema if exists {STATE_SCHEMA} cascade")
+            con.execute("checkpoint")
         os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
 
     return write_atomic(serving_db, copy)
@@ -135,13 +170,19 @@ def publish_warehouse(build_db: Path, serving_db: Path, required: Iterable[str] 
     kinds={"duckdb"},
     description=(
         "The read-only DuckDB file BI tools open (warehouse/semitrade.duckdb): a copy of the finished "
-        "dbt build, published with one atomic rename so readers never block the pipeline or see a partial build."
+        "dbt build, published with one atomic rename so readers never block the pipeline or see a partial build. "
+        "On the spark target: views over the Parquet marts under spark-warehouse/."
     ),
 )
-def published_warehouse(context: dg.AssetExecutionContext, store: SemitradeStore) -> dg.MaterializeResult:
+def published_warehouse(
+    context: dg.AssetExecutionContext, store: SemitradeStore, config: WarehouseTargetConfig
+) -> dg.MaterializeResult:
     """Publish the build warehouse; metadata lists every mart table with its row count."""
     home = store.paths()
-    serving = publish_warehouse(home.build_db, home.serving_db)
+    if chosen_target(config.target) == "spark":
+        serving = publish_spark_warehouse(home, MART_TABLES)
+    else:
+        serving = publish_warehouse(home.build_db, home.serving_db)
     with duckdb.connect(str(serving), read_only=True) as con:
         tables = [
             r[0]

@@ -36,7 +36,18 @@ from orchestration.defs.warehouse import incremental_schema_drift
 from tests.published import SMALL_SCOPE, Build, copy_home
 
 DBT = str(Path(sys.executable).parent / "dbt")
-SCOPE = {"mode": "sample", "reporters": [410, 392], "monthly_years": [2019], "annual_years": [2019]}
+SCOPE = {
+    "mode": "sample",
+    "reporters": [410, 392],
+    "monthly_years": [2019],
+    "annual_years": list(range(2005, 2025)),
+}
+# The Comtrade partitions of the small build: Korea and Japan monthly 2019 and annual 2005–2024, and
+# the monthly 2019 partition of reporter 842 (the good row of a bad file the build landed; the gate
+# blocks the file of reporter 999, and reporter 843's file is quarantined whole).
+SMALL_PARTITIONS = {("comtrade", "M", 2019, r) for r in (410, 392, 842)} | {
+    ("comtrade", "A", y, r) for y in range(2005, 2025) for r in (410, 392)
+}
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "comtrade" / "data_v1_get_C_A_HS_chn_2010_total.json"
 CHINA = ("comtrade", "A", 2010, 156)  # (source, freq_code, ref_year, reporter_code) of the landed response
 CHINA_PARTITION = "freq=A/year=2010/reporter=156"
@@ -55,17 +66,24 @@ Partition = tuple[str, str, int, int]
 
 
 @pytest.fixture(scope="module")
-def home(small_build: Build, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
-    """Every lake and the build warehouse of Korea + Japan, monthly and annual 2019 (sample): a copy of
-    the session's small build, in which the reconciliation chain and every model upstream of it are
-    first rebuilt: the staging views read the lake by absolute path, and so does the lake-file
-    inventory of the incremental fact (that build re-derives every partition of the copy)."""
+def home(small_build: Build, work: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Paths]:
+    """Every lake and the build warehouse of Korea + Japan, monthly 2019 and annual 2005–2024 (sample),
+    with the three bad files of tests/published.py: a copy of the session's small build, in which the
+    reconciliation chain and every model upstream of it are first rebuilt: the staging views read the
+    lake by absolute path, and so does the lake-file inventory of the incremental fact (that build
+    re-derives every partition of the copy)."""
     assert small_build.result.success and SMALL_SCOPE == SCOPE
     store = copy_home(small_build.store, tmp_path_factory.mktemp("incremental") / "data")
     assert store.build_db.exists()
     upstream = " ".join(f"+{model}" for model in CHAIN.split())
-    dbt_run_log(store, store.build_db, tmp_path_factory.mktemp("incremental_copy"), select=upstream)
+    dbt_run_log(store, store.build_db, work, select=upstream)
     yield store
+
+
+@pytest.fixture(scope="module")
+def already_blocked(small_build: Build) -> list[str]:
+    """The files the gate blocked in the small build: the bad file of reporter 999 (tests/published.py)."""
+    return [small_build.bad_inputs["blocked"]]
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +133,16 @@ def dbt_run_log(
 
 
 def full_refresh_of_copy(store: Paths, work: Path, select: str = "fct_trade_flows") -> Path:
-    """A `--full-refresh` build of a copy of the build warehouse (same lake, same blocklist)."""
-    target = work / f"full_{next(_runs)}.duckdb"
-    shutil.copyfile(store.build_db, target)
+    """A `--full-refresh` build of a copy of the build warehouse (same lake, same blocklist), valid until
+    the next call: every copy has the same path, so that dbt's profile (the warehouse path) stays the
+    same and dbt parses the project once for all full refreshes, not once each."""
+    target = work / "full.duckdb"
     wal = store.build_db.with_name(store.build_db.name + ".wal")
+    target_wal = target.with_name(target.name + ".wal")
+    target_wal.unlink(missing_ok=True)
+    shutil.copyfile(store.build_db, target)
     if wal.exists():
-        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+        shutil.copyfile(wal, target_wal)
     assert dbt_run(store, target, work, full_refresh=True, select=select) is None
     return target
 
@@ -235,9 +257,7 @@ def test_new_partition_then_revision_rederive_one_partition_and_equal_a_full_reb
     db = home.build_db
     before = counts(db)
     assert CHINA not in before
-    assert {k for k in before if k[0] == "comtrade"} == {
-        ("comtrade", f, 2019, r) for f in "AM" for r in (410, 392)
-    }
+    assert {k for k in before if k[0] == "comtrade"} == SMALL_PARTITIONS
     others_before = checksum(db, outside(CHINA))
     v1, v2 = china_bodies()
 
@@ -270,7 +290,9 @@ def test_new_partition_then_revision_rederive_one_partition_and_equal_a_full_reb
     assert checksum(db) == checksum(full_refresh_of_copy(home, work))
 
 
-def test_blocklist_changes_rederive_the_partitions_of_the_files_named(home: Paths, work: Path) -> None:
+def test_blocklist_changes_rederive_the_partitions_of_the_files_named(
+    home: Paths, work: Path, already_blocked: list[str]
+) -> None:
     # GIVEN both China vintages in the lake, the fact up to date, and the sample annual Japan 2019
     # partition holding a single lake file
     db = home.build_db
@@ -283,7 +305,7 @@ def test_blocklist_changes_rederive_the_partitions_of_the_files_named(home: Path
     gate = home.lake / "_gate" / "comtrade" / "records.json"
     original_gate = gate.read_bytes() if gate.exists() else None
     base = json.loads(original_gate) if original_gate else {}
-    assert base.get("blocked_source_files", []) == []
+    assert base.get("blocked_source_files", []) == already_blocked
     start = counts(db)
     assert start[CHINA] == 4 and start[japan] > 0
     assert values(db, CHINA) == pytest.approx(latest_of(v1, v2), rel=1e-12)
@@ -294,7 +316,7 @@ def test_blocklist_changes_rederive_the_partitions_of_the_files_named(home: Path
     try:
         # WHEN the gate blocks the China revision and the only file of Japan A/2019, and the fact builds
         gate.parent.mkdir(parents=True, exist_ok=True)
-        blocked = [revision.path, source_file_of(japan_file)]
+        blocked = [*already_blocked, revision.path, source_file_of(japan_file)]
         gate.write_text(json.dumps(base | {"blocked_source_files": blocked}))
         n = dbt_run(home, db, work)
 
@@ -430,7 +452,9 @@ def reconciled_rows(db: Path, where: str) -> int:
         return con.execute(f"select count(*) from main.fct_reconciled_flows where {where}").fetchone()[0]  # noqa: S608
 
 
-def test_reconciliation_chain_builds_incrementally_and_equals_a_full_rebuild(home: Paths, work: Path) -> None:
+def test_reconciliation_chain_builds_incrementally_and_equals_a_full_rebuild(
+    home: Paths, work: Path, already_blocked: list[str]
+) -> None:
     # GIVEN the fact rebuilt by every earlier test (`--select fct_trade_flows` only), while the mirror
     # reports and the reconciled flows were last built by the Dagster job, several fact builds ago
     db = home.build_db
@@ -455,30 +479,29 @@ def test_reconciliation_chain_builds_incrementally_and_equals_a_full_rebuild(hom
     # GIVEN Korea's annual 2019 report (double-reported with Japan) and the reconciled rows outside it
     korea = "freq=A/year=2019/reporter=410"
     (korea_file,) = lake_files(home, korea)
-    both_before = reconciled_rows(
-        db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'both'"
+    korea_2019 = "freq_code = 'A' and ref_year = 2019 and exporter_code = 410"
+    other_years = (
+        "freq_code = 'A' and ref_year <> 2019 and exporter_code = 410 and reports_available = 'both'"
     )
-    assert both_before > 0
+    both_before = reconciled_rows(db, f"{korea_2019} and reports_available = 'both'")
+    both_other_years = reconciled_rows(db, other_years)
+    assert both_before > 0 and both_other_years > 0
     gate = home.lake / "_gate" / "comtrade" / "records.json"
     original_gate = gate.read_bytes() if gate.exists() else None
     base = json.loads(original_gate) if original_gate else {}
+    assert base.get("blocked_source_files", []) == already_blocked
     try:
         # WHEN the gate blocks it and the chain builds incrementally
         gate.parent.mkdir(parents=True, exist_ok=True)
-        gate.write_text(json.dumps(base | {"blocked_source_files": [source_file_of(korea_file)]}))
+        to_block = [*already_blocked, source_file_of(korea_file)]
+        gate.write_text(json.dumps(base | {"blocked_source_files": to_block}))
         log = dbt_run_log(home, db, work, select=CHAIN)
 
-        # THEN the mirror reports take in one fact partition; Korea's exports are now known from
-        # the importers' reports only ...
-        assert (
-            reconciled_rows(db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'both'") == 0
-        )
-        assert (
-            reconciled_rows(
-                db, "freq_code = 'A' and exporter_code = 410 and reports_available = 'importer_only'"
-            )
-            >= both_before
-        )
+        # THEN the mirror reports take in one fact partition; Korea's 2019 exports are now known from
+        # the importers' reports only, and its other years are left as they were ...
+        assert reconciled_rows(db, f"{korea_2019} and reports_available = 'both'") == 0
+        assert reconciled_rows(db, f"{korea_2019} and reports_available = 'importer_only'") >= both_before
+        assert reconciled_rows(db, other_years) == both_other_years
         # ... and every table of the chain equals a full rebuild under the same blocklist
         blocked = chain_sums(db)
         assert blocked != start
@@ -503,7 +526,10 @@ def dbt_test(store: Paths, db: Path, work: Path, select: str, *, full_tests: boo
     cmd = [
         DBT, "test", "--select", select,
         "--project-dir", str(dbt_project_dir()), "--profiles-dir", str(dbt_project_dir()),
-        "--log-path", str(work / f"logs_{next(_runs)}"), "--target-path", str(work / "target_test"),
+        "--log-path", str(work / f"logs_{next(_runs)}"),
+        # the runs' target (same warehouse path), and one of its own with the var: changing the
+        # profile or a var makes dbt parse the whole project again
+        "--target-path", str(work / ("target_full_tests" if full_tests else "target")),
     ]  # fmt: skip
     if full_tests:
         cmd += ["--vars", "{full_tests: true}"]

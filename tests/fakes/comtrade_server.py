@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
-import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ingest.comtrade.schema import API_FIELDS
+from tests.fakes.server import FakeServer
 
 API_KEY = "fake-key-0123456789abcdef"
 QUOTA_BODY = {
@@ -55,99 +53,6 @@ KNOWN_PARAMS = set(FILTERS) | {
     "countOnly",
     "aggregateBy",
 }
-
-
-def make_record(
-    reporter: int,
-    partner: int,
-    period: str,
-    cmd: str,
-    flow: str,
-    value: float,
-    *,
-    partner2: int = 0,
-    mot: int = 0,
-    customs: str = "C00",
-) -> dict[str, Any]:
-    """One Comtrade record with all 47 fields in the real order and JSON types."""
-    annual = len(period) == 4
-    year, month = int(period[:4]), (52 if annual else int(period[4:]))
-    return {
-        "typeCode": "C",
-        "freqCode": "A" if annual else "M",
-        "refPeriodId": int(f"{year}0101") if annual else int(f"{period}01"),
-        "refYear": year,
-        "refMonth": month,
-        "period": period,
-        "reporterCode": reporter,
-        "reporterISO": f"R{reporter}",
-        "reporterDesc": f"Reporter {reporter}",
-        "flowCode": flow,
-        "flowDesc": {"M": "Import", "X": "Export"}.get(flow, flow),
-        "partnerCode": partner,
-        "partnerISO": "W00" if partner == 0 else f"P{partner}",
-        "partnerDesc": "World" if partner == 0 else f"Partner {partner}",
-        "partner2Code": partner2,
-        "partner2ISO": "W00" if partner2 == 0 else f"P{partner2}",
-        "partner2Desc": "World" if partner2 == 0 else f"Partner {partner2}",
-        "classificationCode": "H5",
-        "classificationSearchCode": "HS",
-        "isOriginalClassification": True,
-        "cmdCode": cmd,
-        "cmdDesc": f"HS {cmd}",
-        "aggrLevel": 6,
-        "isLeaf": True,
-        "customsCode": customs,
-        "customsDesc": "TOTAL CPC" if customs == "C00" else customs,
-        "mosCode": "0",
-        "motCode": mot,
-        "motDesc": "TOTAL MOT" if mot == 0 else f"MOT {mot}",
-        "qtyUnitCode": 8,
-        "qtyUnitAbbr": "kg",
-        "qty": round(value / 10, 2),
-        "isQtyEstimated": False,
-        "altQtyUnitCode": 8,
-        "altQtyUnitAbbr": "kg",
-        "altQty": round(value / 10, 2),
-        "isAltQtyEstimated": False,
-        "netWgt": round(value / 10, 2),
-        "isNetWgtEstimated": False,
-        "grossWgt": None,
-        "isGrossWgtEstimated": False,
-        "cifvalue": value if flow == "M" else None,
-        "fobvalue": value if flow == "X" else None,
-        "primaryValue": value,
-        "legacyEstimationFlag": 0,
-        "isReported": True,
-        "isAggregate": partner == 0,
-    }
-
-
-def make_dataset(
-    reporters: Iterable[int],
-    partners: Iterable[int],
-    periods: Iterable[str],
-    cmds: Iterable[str],
-    flows: Iterable[str] = ("M", "X"),
-    *,
-    breakdowns: bool = True,
-) -> list[dict[str, Any]]:
-    """Records for every combination, plus (``breakdowns``) the partner2 / mode of transport /
-    customs breakdown rows that double count when a client forgets the totals."""
-    out = []
-    for r in reporters:
-        for p in partners:
-            for per in periods:
-                for c in cmds:
-                    for f in flows:
-                        seed = hashlib.sha256(f"{r}{p}{per}{c}{f}".encode()).digest()
-                        value = float(1000 + int.from_bytes(seed[:3], "big"))
-                        out.append(make_record(r, p, per, c, f, value))
-                        if breakdowns:
-                            out.append(make_record(r, p, per, c, f, value / 2, mot=2100))
-                            out.append(make_record(r, p, per, c, f, value / 3, customs="C01"))
-                            out.append(make_record(r, p, per, c, f, value / 4, partner2=156))
-    return out
 
 
 @dataclass
@@ -181,17 +86,11 @@ class LoggedRequest:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class _QuietServer(ThreadingHTTPServer):
-    """A threaded server that does not print a traceback when a client hangs up (timeouts, resets)."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return
-
-
-class FakeComtrade:
+class FakeComtrade(FakeServer):
     """The fake service. Use as a context manager; ``url`` is its base URL."""
+
+    html_type = "text/html"
+    protocol_version = "HTTP/1.1"
 
     def __init__(
         self,
@@ -203,6 +102,7 @@ class FakeComtrade:
         quota_after: int | None = None,
         references: dict[str, bytes] | None = None,
     ) -> None:
+        super().__init__()
         self.records: list[dict[str, Any]] = list(records or [])
         self.api_key = api_key
         self.cap = cap
@@ -216,26 +116,6 @@ class FakeComtrade:
         self.bulk: dict[str, tuple[dict[str, Any], bytes]] = {}
         self.bulk_cut_once: int | None = None  # drop the first download after this many bytes
         self.ignore_range = False
-        self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeComtrade:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- dataset --------------------------------------------------------------------------------
 
@@ -315,50 +195,28 @@ class FakeComtrade:
     # -- HTTP -----------------------------------------------------------------------------------
 
     def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
+        with self.lock:
             for fault in self.faults:
                 if path.startswith(fault.prefix) and fault.times > 0:
                     fault.times -= 1
                     return fault
         return None
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr
-                return
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server naming
-                fake._handle(self)
-
-        return Handler
-
     def _send(
-        self,
-        h: BaseHTTPRequestHandler,
-        status: int,
-        body: bytes,
-        ctype: str = "application/json; charset=utf-8",
-        headers: dict[str, str] | None = None,
-        entry: LoggedRequest | None = None,
+        self, entry: LoggedRequest, h: BaseHTTPRequestHandler, status: int, body: bytes, **kw: Any
     ) -> None:
-        if entry is not None:
-            entry.status = status
-        h.send_response(status)
-        h.send_header("Content-Type", ctype)
-        h.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        h.wfile.write(body)
+        """``send`` (``ctype``, ``headers``), recording the status in the request log."""
+        entry.status = status
+        self.send(h, status, body, **kw)
 
     def _json(self, h: BaseHTTPRequestHandler, status: int, body: Any, entry: LoggedRequest) -> None:
-        self._send(h, status, json.dumps(body).encode(), entry=entry)
+        self._send(entry, h, status, json.dumps(body).encode())
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def _rows(self, h: BaseHTTPRequestHandler, rows: list[dict[str, Any]], entry: LoggedRequest) -> None:
+        """200 with ``rows`` in the API's envelope."""
+        self._json(h, 200, {"elapsedTime": "0.01 secs", "count": len(rows), "data": rows, "error": ""}, entry)
+
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
         parts = urlsplit(h.path)
         path = parts.path
         params = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -369,7 +227,7 @@ class FakeComtrade:
             key is not None,
             headers={k: v for k, v in h.headers.items() if k.lower() != "ocp-apim-subscription-key"},
         )
-        with self._lock:
+        with self.lock:
             self.log.append(entry)
         fault = self._take_fault(path)
         if fault is not None and self._apply_fault(h, fault, entry):
@@ -380,7 +238,7 @@ class FakeComtrade:
             self._json(h, 401, INVALID_KEY_BODY, entry)
             return
         if path.startswith(("/data/v1/get/", "/public/v1/preview/")) and len(segs) == 6:
-            with self._lock:
+            with self.lock:
                 self.data_calls += 1
                 over = self.quota_after is not None and self.data_calls > self.quota_after
             if over:
@@ -388,22 +246,9 @@ class FakeComtrade:
                 return
             cap = self.cap if path.startswith("/data/") else self.preview_cap
             limit = min(cap, int(params.get("maxRecords") or cap))
-            rows = self.select({k: v for k, v in params.items()}, segs[4])[:limit]
-            self._json(
-                h, 200, {"elapsedTime": "0.01 secs", "count": len(rows), "data": rows, "error": ""}, entry
-            )
+            self._rows(h, self.select({k: v for k, v in params.items()}, segs[4])[:limit], entry)
         elif path.startswith(("/data/v1/getDa/", "/public/v1/getDa/")):
-            self._json(
-                h,
-                200,
-                {
-                    "elapsedTime": "0.01 secs",
-                    "count": len(rows := self._availability(params)),
-                    "data": rows,
-                    "error": "",
-                },
-                entry,
-            )
+            self._rows(h, self._availability(params), entry)
         elif path.startswith("/bulk/v1/get/"):
             rows = [
                 m
@@ -411,15 +256,13 @@ class FakeComtrade:
                 if not params.get("reporterCode")
                 or str(m["reporterCode"]) in params["reporterCode"].split(",")
             ]
-            self._json(
-                h, 200, {"elapsedTime": "0.01 secs", "count": len(rows), "data": rows, "error": ""}, entry
-            )
+            self._rows(h, rows, entry)
         elif path.startswith("/bulk/v1/file/") and len(segs) == 5 and segs[4] in self.bulk:
             self._bulk_file(h, segs[4], entry)
         elif path.startswith("/files/v1/app/reference/") and segs[-1] in self.references:
-            self._send(h, 200, self.references[segs[-1]], "application/json", entry=entry)
+            self._send(entry, h, 200, self.references[segs[-1]], ctype="application/json")
         else:
-            self._send(h, 404, b"<html><body>Resource not found</body></html>", "text/html", entry=entry)
+            self._send(entry, h, 404, b"<html><body>Resource not found</body></html>", ctype="text/html")
 
     def _availability(self, params: dict[str, str]) -> list[dict[str, Any]]:
         reporters = set(params.get("reporterCode", "").split(",")) - {""}
@@ -482,22 +325,22 @@ class FakeComtrade:
         kind = fault.kind
         if kind == "429":
             self._send(
+                entry,
                 h,
                 429,
                 f"Rate limit is exceeded. Try again in {fault.retry_after} seconds.".encode(),
-                "text/plain",
-                entry=entry,
+                ctype="text/plain",
             )
         elif kind == "429-header":
             self._send(
+                entry,
                 h,
                 429,
                 json.dumps({"statusCode": 429, "message": "Rate limit is exceeded."}).encode(),
                 headers={"Retry-After": str(fault.retry_after)},
-                entry=entry,
             )
         elif kind == "5xx":
-            self._send(h, 503, b"<html><body>Service Unavailable</body></html>", "text/html", entry=entry)
+            self._send(entry, h, 503, b"<html><body>Service Unavailable</body></html>", ctype="text/html")
         elif kind == "quota":
             self._json(h, 403, QUOTA_BODY, entry)
         elif kind == "invalid-key":
@@ -510,18 +353,12 @@ class FakeComtrade:
                 entry,
             )
         elif kind == "html":
-            self._send(
-                h,
-                200,
-                b"<!DOCTYPE html><html><body>The service is temporarily unavailable.</body></html>",
-                "text/html",
-                entry=entry,
-            )
+            self._send(entry, h, 200, self.html_page.encode(), ctype=self.html_type)
         elif kind == "truncated":
             body = json.dumps(
                 {"elapsedTime": "0.01 secs", "count": 2, "data": [{"typeCode": "C"}] * 2}
             ).encode()
-            self._send(h, 200, body[: len(body) // 2], entry=entry)
+            self._send(entry, h, 200, body[: len(body) // 2])
         elif kind == "reset":
             entry.status = -1
             h.close_connection = True
@@ -541,51 +378,3 @@ def reference_payloads(folder: Path) -> dict[str, bytes]:
         for p in folder.glob("reference_*.json")
         if not p.name.endswith(".meta.json")
     }
-
-
-def gzip_bytes(text: str) -> bytes:
-    """Gzip ``text`` deterministically (for hand-made bulk files)."""
-    buf = io.BytesIO()
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as fh:
-        fh.write(text.encode())
-    return buf.getvalue()
-
-
-ROW_FIELDS = (
-    "reporterCode",
-    "partnerCode",
-    "partner2Code",
-    "period",
-    "cmdCode",
-    "flowCode",
-    "customsCode",
-    "motCode",
-    "primaryValue",
-)
-
-
-def server_rows(records: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Sorted comparable tuples of records as the server holds them."""
-    return sorted(tuple(r[f] for f in ROW_FIELDS) for r in records)
-
-
-def lake_rows(lake: Path, *, latest_only: bool = False) -> list[tuple[Any, ...]]:
-    """Sorted comparable tuples of every row in lake/comtrade/records (``latest_only``: per key, the
-    row from the most recently fetched vintage, as staging exposes it)."""
-    import polars as pl
-
-    from ingest.comtrade.schema import RENAME
-
-    root = lake / "comtrade" / "records"
-    if not any(root.rglob("*.parquet")):
-        return []
-    cols = [RENAME[f] for f in ROW_FIELDS]
-    df = pl.scan_parquet(root / "**" / "*.parquet").collect()
-    if latest_only:
-        # fetched_at has one-second resolution, so landing order (the manifest) breaks ties.
-        manifest = lake.parent / "landing" / "_manifest.jsonl"
-        order = {json.loads(line)["path"]: n for n, line in enumerate(manifest.read_text().splitlines())}
-        df = df.with_columns(pl.col("source_file").replace_strict(order, default=-1).alias("__order"))
-        keys = [c for c in cols if c != "primary_value"]
-        df = df.sort(["fetched_at", "__order"]).group_by(keys, maintain_order=True).last()
-    return sorted(df.select(cols).iter_rows())

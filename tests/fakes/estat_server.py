@@ -10,13 +10,11 @@ unknown statsDataId. Scripted faults, one per request: "429" (Retry-After: 0), "
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.server import StateFake, split
 
 PATH = "/rest/3.0/app/json/getStatsData"
 HTML_PAGE = (
@@ -102,49 +100,30 @@ def _document(
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    state: EstatState
+class FakeEstat(StateFake[EstatState]):
+    """The fake API over ``state``; ``url`` ends in /rest/3.0/app/json, like ``ESTAT_BASE_URL``."""
 
-    def log_message(self, *args: object) -> None:
-        pass
+    content_type = "application/json;charset=utf-8"
+    html_page = HTML_PAGE
+    base_path = "/rest/3.0/app/json"
 
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        ctype: str = "application/json;charset=utf-8",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802
-        url = urlsplit(self.path)
-        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        url, q = split(h)
         self.state.requests.append({k: v for k, v in q.items() if k != "appId"})
         self.state.raw_queries.append(url.query)
-        fault = self.state.faults.pop(0) if self.state.faults else None
-        if fault == "429":
-            return self._send(429, b"Too Many Requests", "text/plain", {"Retry-After": "0"})
-        if fault == "503":
-            return self._send(503, b"Service Unavailable", "text/plain")
-        if fault == "html":
-            return self._send(200, HTML_PAGE.encode(), "text/html; charset=UTF-8")
+        fault = self.next_fault()
+        if self.send_fault(h, fault):
+            return None
         if url.path != PATH:
-            return self._send(404, b"Not Found", "text/plain")
+            return self.send(h, 404, b"Not Found", "text/plain")
         if q.get("appId") != self.state.app_id:
-            return self._send(self.state.auth_http_status, _document(100, "認証に失敗しました。", q))
+            return self.send(h, self.state.auth_http_status, _document(100, "認証に失敗しました。", q))
         cells = self.state.tables.get(q.get("statsDataId", ""))
         if cells is None:
-            return self._send(400, _document(102, "指定されたデータが存在しません。", q))
+            return self.send(h, 400, _document(102, "指定されたデータが存在しません。", q))
         selected = _select(cells, q)
         if not selected:
-            return self._send(200, _document(1, "絞り込み条件に該当するデータが存在しません。", q))
+            return self.send(h, 200, _document(1, "絞り込み条件に該当するデータが存在しません。", q))
         start, limit = int(q.get("startPosition", "1")), int(q.get("limit", "100000"))
         page = selected[start - 1 : start - 1 + limit]
         end = start + len(page) - 1
@@ -159,18 +138,4 @@ class _Handler(BaseHTTPRequestHandler):
                 "VALUE": page[0] if len(page) == 1 else page,
             },
         }
-        return self._send(200, _document(0, "正常に終了しました。", q, data, echo=self.state.echo_app_id))
-
-
-@contextmanager
-def serve(state: EstatState) -> Iterator[str]:
-    """Run the fake on a free port; yields the base URL (``http://127.0.0.1:PORT/rest/3.0/app/json``)."""
-    handler = type("Handler", (_Handler,), {"state": state})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/rest/3.0/app/json"
-    finally:
-        server.shutdown()
-        server.server_close()
+        return self.send(h, 200, _document(0, "正常に終了しました。", q, data, echo=self.state.echo_app_id))

@@ -4,19 +4,17 @@ It answers ``GET /1220000/nitemtrade/getNitemtradeList`` with the real XML shape
 elements in alphabetical order) built from ``items`` (filtered by hsSgn prefix, cntyCd and period),
 and reproduces the service's error forms: missing key or unknown key (gateway text
 SERVICE_KEY_IS_NOT_REGISTERED_ERROR, or XML resultCode 30 when ``xml_auth_error``), resultCode 99 for
-a missing hsSgn/cntyCd, 429 when ``faults`` says so (with Retry-After), an HTML page with status 200,
+a missing hsSgn/cntyCd, 429 when ``faults`` says so (with Retry-After), 500, an HTML page with status 200,
 a body that is not UTF-8 XML, a wrong control total, and a truncated body.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from http.server import BaseHTTPRequestHandler
 from xml.sax.saxutils import escape
+
+from tests.fakes.server import StateFake, split
 
 SERVICE_KEY = "kcs+test/key=="  # characters that must be URL-encoded, like real data.go.kr keys
 GATEWAY_UNREGISTERED = (
@@ -84,46 +82,28 @@ class KcsState:
     requests: list[str] = field(default_factory=list)  # raw query strings received
 
 
-class _Handler(BaseHTTPRequestHandler):
-    state: KcsState
+class FakeKcs(StateFake[KcsState]):
+    """The fake service over ``state`` (a test changes ``state`` to script the next answers)."""
 
-    def log_message(self, *args: object) -> None:  # quiet
-        pass
+    content_type = "application/xml;charset=UTF-8"
+    html_page = HTML_PAGE
+    html_type = "text/html;charset=UTF-8"
+    rate_limit_body = b"API rate limit exceeded"
 
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        ctype: str = "application/xml;charset=UTF-8",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802
-        url = urlsplit(self.path)
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        url, q = split(h)
         self.state.requests.append(url.query)
-        q = {k: v[0] for k, v in parse_qs(url.query).items()}
         if url.path != "/1220000/nitemtrade/getNitemtradeList":
-            return self._send(404, b"Not Found", "text/plain")
+            return self.send(h, 404, b"Not Found", "text/plain")
         if q.get("serviceKey") != SERVICE_KEY:
             if self.state.xml_auth_error:
-                return self._send(200, render([], code="30", msg="SERVICE KEY IS NOT REGISTERED ERROR."))
-            return self._send(401, GATEWAY_UNREGISTERED.encode(), "text/xml")
-        fault = self.state.faults.pop(0) if self.state.faults else None
-        if fault == "429":
-            return self._send(429, b"API rate limit exceeded", "text/plain", {"Retry-After": "0"})
-        if fault == "500":
-            return self._send(500, b"Internal Server Error", "text/plain")
-        if fault == "html":
-            return self._send(200, HTML_PAGE.encode(), "text/html;charset=UTF-8")
+                return self.send(h, 200, render([], code="30", msg="SERVICE KEY IS NOT REGISTERED ERROR."))
+            return self.send(h, 401, GATEWAY_UNREGISTERED.encode(), "text/xml")
+        fault = self.next_fault()
+        if self.send_fault(h, fault):
+            return None
         if not q.get("hsSgn") and not q.get("cntyCd"):
-            return self._send(200, render([], code="99", msg="필수 파라미터 누락 (hsSgn or cntyCd)"))
+            return self.send(h, 200, render([], code="99", msg="필수 파라미터 누락 (hsSgn or cntyCd)"))
         start, end = q.get("strtYymm", ""), q.get("endYymm", "")
         rows = [
             i
@@ -137,18 +117,4 @@ class _Handler(BaseHTTPRequestHandler):
             body = body[: len(body) // 2]
         if fault == "latin1":
             body = body.decode().replace("총계", "Total").encode("utf-16")
-        self._send(200, body)
-
-
-@contextmanager
-def serve(state: KcsState) -> Iterator[str]:
-    """Run the fake on a free port; yields the base URL."""
-    handler = type("Handler", (_Handler,), {"state": state})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+        return self.send(h, 200, body)

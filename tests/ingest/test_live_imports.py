@@ -28,7 +28,12 @@ LIVE_MODULES = (
     "orchestration.defs.national_live",
     "orchestration.defs.comtrade_live",
 )
-SAMPLE_MODULES = {"ingest.comtrade.sample", "ingest.kcs.sample", "ingest.japan.sample"}
+SAMPLE_MODULES = {
+    "ingest.comtrade.sample",
+    "ingest.comtrade.sample_flows",
+    "ingest.kcs.sample",
+    "ingest.japan.sample",
+}
 
 
 def test_live_modules_load_no_sample_module() -> None:

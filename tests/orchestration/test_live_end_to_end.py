@@ -13,10 +13,10 @@ import duckdb
 import pytest
 
 from ingest import reference
-from ingest.comtrade import sample
+from ingest.comtrade import sample_flows
 from ingest.fx import rates
 from orchestration.cli import main
-from tests.fakes import comtrade_server, estat_server, japan_server, kcs_server
+from tests.fakes import comtrade_records, comtrade_server, estat_server, japan_server, kcs_server
 from tests.ingest.japan.conftest import csv_row, make_csv
 
 YEAR = 2019
@@ -27,7 +27,7 @@ MONTHS = [f"{YEAR}{m:02d}" for m in range(1, 13)]
 
 def _new_code() -> str:
     """A taxonomy materials code (HS2017) that the offline sample never generates."""
-    generated = {code for p in sample.PRODUCTS for code, _ in sample._codes_for(p, "H5")}
+    generated = {code for p in sample_flows.PRODUCTS for code, _ in sample_flows.codes_for(p, "H5")}
     candidates = [c for c in reference.semiconductor_hs6(YEAR, ("materials",)) if c not in generated]
     assert candidates, "every materials code is in the sample: pick another check"
     return candidates[0]
@@ -37,7 +37,7 @@ NEW_CODE = _new_code()
 
 
 def _comtrade_records() -> list[dict[str, Any]]:
-    records = comtrade_server.make_dataset(
+    records = comtrade_records.make_dataset(
         [410], [392, BRAZIL, 0], MONTHS, ["281111", "370790", NEW_CODE], ["M"], breakdowns=False
     )
     for rec in records:  # Korea reports zero imports of HF from Japan in August 2019: a reported zero
@@ -102,15 +102,15 @@ def servers() -> Iterator[dict[str, Any]]:
     estat_state = estat_server.EstatState(app_id="e2e-estat-app-id", tables=_estat_tables())
     with (
         comtrade_server.FakeComtrade(_comtrade_records()) as fake,
-        kcs_server.serve(kcs_state) as kcs_url,
-        japan_server.serve(japan_state) as japan_url,
-        estat_server.serve(estat_state) as estat_url,
+        kcs_server.FakeKcs(kcs_state) as kcs,
+        japan_server.FakeJapan(japan_state) as japan,
+        estat_server.FakeEstat(estat_state) as estat,
     ):
         yield {
             "comtrade": fake,
-            "kcs_url": kcs_url,
-            "japan_url": japan_url,
-            "estat_url": estat_url,
+            "kcs_url": kcs.url,
+            "japan_url": japan.url,
+            "estat_url": estat.url,
             "estat": estat_state,
         }
 

@@ -1,8 +1,9 @@
-"""End to end for the national statistics: the main job on a small slice (Korea and Japan, 2019).
+"""End to end for the national statistics: the main job on a small slice (Korea and Japan, monthly 2019).
 
 The session's small build (tests/published.py: `small_build`) lands the Comtrade, Korea Customs and
 Japan MOF samples and the ECB rates, parses them, runs `dbt build` (models and tests) and publishes;
-the tests read the published file.
+the tests read the published file. The national samples follow the Comtrade sample's monthly years
+(2019); the build's annual Comtrade years (2005–2024) and its three bad Comtrade files leave them alone.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ import pytest
 from ingest.config import Paths
 from tests.published import SMALL_SCOPE, Build
 
-SCOPE = {"mode": "sample", "reporters": [410, 392], "monthly_years": [2019], "annual_years": [2019]}
+SCOPE = {
+    "mode": "sample",
+    "reporters": [410, 392],
+    "monthly_years": [2019],
+    "annual_years": list(range(2005, 2025)),
+}
 
 
 @pytest.fixture(scope="module")

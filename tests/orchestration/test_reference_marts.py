@@ -1,8 +1,9 @@
 """The reference layer end to end: HS concordance, HS2022 long series, products and countries.
 
-One module-scoped run of the main job of its own (landing → lake → `dbt build` with every data test and unit
-test → publication) on a slice of the SYNTHETIC sample: Korea and Japan, annual 2005–2024 (HS2002
-before 2007, then HS2007, 2012, 2017 and 2022 as the sample's reporters switch) and monthly 2019.
+The session's small build (tests/published.py: `small_build`: landing → lake → `dbt build` with every
+data test and unit test → publication) on a slice of the SYNTHETIC sample: Korea and Japan, annual
+2005–2024 (HS2002 before 2007, then HS2007, 2012, 2017 and 2022 as the sample's reporters switch) and
+monthly 2019.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import openpyxl
 import pytest
 
 from ingest.config import Paths
-from tests.published import build_home
+from tests.published import SMALL_SCOPE, Build
 from tests.reference_tables import SHARED
 
 SCOPE = {
@@ -44,11 +45,10 @@ SME_SERIES = """
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Paths, dg.ExecuteInProcessResult]:
-    """This module's own run of the main job: the twenty annual years 2005–2024 (five HS versions)
-    are more than the session's shared slice can hold without changing the other modules' counts."""
-    build = build_home(tmp_path_factory.mktemp("reference") / "data", SCOPE, "reference slice 2005-2024")
-    return build.store, build.result
+def built(small_build: Build) -> tuple[Paths, dg.ExecuteInProcessResult]:
+    """The small session home (read-only): its twenty annual years 2005–2024 span five HS versions."""
+    assert SMALL_SCOPE == SCOPE  # the years below are those of this scope
+    return small_build.store, small_build.result
 
 
 @pytest.fixture(scope="module")

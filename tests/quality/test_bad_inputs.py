@@ -17,8 +17,9 @@ import yaml
 from ingest.comtrade.parse import parse_landed
 from ingest.config import Paths
 from ingest.landing import land
-from ingest.quality.gate import GateResult, run_gate
+from ingest.quality.gate import run_gate
 from ingest.quality.specs import spec_for
+from ingest.quality.verdict import GateResult
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "bad_inputs"
 COMTRADE_CASES: list[dict[str, Any]] = yaml.safe_load((CORPUS / "comtrade" / "index.yaml").read_text())
@@ -106,7 +107,7 @@ def test_each_bad_input_has_its_expected_outcome(corpus_run: dict[str, Any], cas
 
 
 def gate_blocklist(store: Paths) -> dict[str, Any]:
-    from ingest.quality.gate import read_blocklist
+    from ingest.quality.verdict import read_blocklist
 
     return read_blocklist(store, "comtrade", "records")
 

@@ -24,15 +24,8 @@ from ingest.comtrade.planner import Query, parse_periods
 from ingest.config import Paths
 from ingest.http import RetryPolicy
 from ingest.landing import LandingError, read_manifest
-from tests.fakes.comtrade_server import (
-    API_KEY,
-    FakeComtrade,
-    Fault,
-    LoggedRequest,
-    lake_rows,
-    make_dataset,
-    server_rows,
-)
+from tests.fakes.comtrade_records import lake_rows, make_dataset, server_rows
+from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault, LoggedRequest
 
 PARTNERS = (392, 156, 0)
 CMDS = ("281111", "854232")

@@ -14,8 +14,9 @@ import pytest
 from ingest.comtrade.parse import parse_landed
 from ingest.config import Paths
 from ingest.landing import land
-from ingest.quality.gate import read_blocklist, run_gate
+from ingest.quality.gate import run_gate
 from ingest.quality.specs import SPECS, spec_for
+from ingest.quality.verdict import read_blocklist
 
 GOOD = Path(__file__).parents[1] / "fixtures" / "bad_inputs" / "comtrade" / "huge_line.json"
 

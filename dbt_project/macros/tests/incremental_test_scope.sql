@@ -30,7 +30,8 @@
 
 {% macro incremental_test_scope(relation) -%}
     {#- The predicate (alias t) of the rows the last build re-derived, or '' (every row). -#}
-    {%- if var('full_tests', false) or relation is not string and relation.identifier is none -%}
+    {%- if var('full_tests', false) or not semitrade.state_in_warehouse()
+          or relation is not string and relation.identifier is none -%}
         {{ return('') }}
     {%- endif -%}
     {%- set name = relation.identifier if relation is not string else '' -%}
@@ -60,7 +61,7 @@
     {#- For singular tests of fct_trade_flows: a predicate over freq_code, ref_year, reporter_code
         naming the Comtrade partitions its last build re-derived; 'true' after a full build, with var
         full_tests, or when the state is unknown. -#}
-    {%- if not execute or var('full_tests', false) -%}
+    {%- if not execute or var('full_tests', false) or not semitrade.state_in_warehouse() -%}
         {{ return('true') }}
     {%- endif -%}
     {%- set s = semitrade.fct_state_schema() -%}

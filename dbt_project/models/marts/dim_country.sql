@@ -29,7 +29,7 @@ regions as (
 
 japan_codes as (
 
-    select m49_code, string_agg(lpad(cast(japan_code as varchar), 3, '0'), ',' order by japan_code) as japan_customs_codes
+    select m49_code, {{ ordered_string_agg("lpad(cast(japan_code as string), 3, '0')", "','", 'japan_code') }} as japan_customs_codes
     from {{ ref('japan_customs_country_codes') }}
     group by 1
 

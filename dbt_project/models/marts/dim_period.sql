@@ -13,11 +13,11 @@ years as (
 months as (
 
     select
-        cast(year * 100 + m as varchar) as period_key,
+        cast(year * 100 + m as string) as period_key,
         'M' as freq_code,
         year,
         cast(m as integer) as month,
-        cast((m - 1) // 3 + 1 as integer) as quarter,
+        cast(floor((m - 1) / 3) + 1 as integer) as quarter,
         make_date(year, cast(m as integer), 1) as period_start,
         last_day(make_date(year, cast(m as integer), 1)) as period_end
     from years, range(1, 13) as t(m)
@@ -27,7 +27,7 @@ months as (
 annual as (
 
     select
-        cast(year as varchar) as period_key,
+        cast(year as string) as period_key,
         'A' as freq_code,
         year,
         cast(null as integer) as month,
@@ -55,7 +55,7 @@ final as (
         -- HS edition in force on 1 January of the year (seed hs_versions: WCO entry-into-force
         -- dates; null before 1988); reporters may lag.
         v.hs_version as hs_version_in_force,
-        case when p.quarter is not null then cast(p.year as varchar) || '-Q' || cast(p.quarter as varchar) end as quarter_label
+        case when p.quarter is not null then cast(p.year as string) || '-Q' || cast(p.quarter as string) end as quarter_label
     from (select * from months union all select * from annual) as p
     left join hs_versions as v on {{ hs_version_in_force('p.year', 'v') }}
 

@@ -11,31 +11,47 @@
 -- sources (Korea, Japan: small) are re-derived whole every time (macros/replace_partitions.sql).
 -- `dbt build --full-refresh` (or `semitrade run --full-refresh`) rebuilds everything, e.g. after a
 -- parser change rewrote lake files in place; a build with var `as_of` is always a full rebuild.
+-- On Spark the same, with the bookkeeping kept by semitrade (orchestration/spark_incremental.py: the
+-- var spark_fct names the partitions to re-derive): a Parquet table partitioned by source × frequency ×
+-- year × reporter, written with insert_overwrite after a pre-hook dropped the re-derived partitions.
 {{ config(
     materialized='incremental',
-    incremental_strategy='replace_partitions',
+    incremental_strategy=('replace_partitions' if state_in_warehouse() else 'insert_overwrite'),
+    partition_by=(none if state_in_warehouse() else ['source', 'freq_code', 'ref_year', 'reporter_code']),
+    file_format=(none if state_in_warehouse() else 'parquet'),
     on_schema_change='fail',
     full_refresh=(true if var('as_of', none) else none),
-    post_hook="{{ fct_trade_flows_record_changes() }}",
+    pre_hook=([] if state_in_warehouse() else ["{{ spark_fct_drop_partitions() }}"]),
+    post_hook=("{{ fct_trade_flows_record_changes() }}" if state_in_warehouse() else []),
 ) }}
 {%- set source_models = ['int_trade_flows__comtrade', 'int_trade_flows__national'] %}
+{#- the shared shape of the int_trade_flows__* models, selected by name from each (a plain union all matches columns by position) #}
+{%- set flow_columns = [
+    'source', 'origin', 'freq_code', 'period_key', 'ref_year', 'ref_month', 'reporter_code', 'partner_code',
+    'flow_code', 'hs_version', 'hs6', 'value_usd', 'valuation', 'cif_value_usd', 'fob_value_usd', 'net_weight_kg',
+    'quantity', 'quantity_unit', 'is_quantity_estimated', 'is_net_weight_estimated', 'is_value_estimated',
+    'is_aggregate', 'source_file', 'vintage',
+] %}
 {%- set comtrade_filter = 'true' %}
-{%- if execute %}
+{%- if execute and state_in_warehouse() %}
 {%- set changed = fct_trade_flows_prepare_changes(is_incremental()) %}
 {%- if is_incremental() %}
 {%- set comtrade_filter = comtrade_partition_predicate(changed) %}
 {%- do log('fct_trade_flows: ' ~ (changed.rows | length) ~ ' Comtrade partition(s) to re-derive', info=true) %}
 {%- endif %}
+{%- elif execute and is_incremental() and var('spark_fct', none) is not none and not var('spark_fct').full %}
+{%- set comtrade_filter = comtrade_partition_predicate({'rows': var('spark_fct').partitions}) %}
+{%- do log('fct_trade_flows: ' ~ (var('spark_fct').partitions | length) ~ ' Comtrade partition(s) to re-derive', info=true) %}
 {%- endif %}
 with
 
 flows as (
 
     {% for model in source_models -%}
-    select * from {{ ref(model) }}
+    select {{ flow_columns | join(', ') }} from {{ ref(model) }}
     {% if model == 'int_trade_flows__comtrade' %}where {{ comtrade_filter }}
     {% endif %}
-    {%- if not loop.last %}union all by name
+    {%- if not loop.last %}union all
     {% endif %}
     {%- endfor %}
 

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=mart_view()) }}
 -- One row per fct_trade_flows row × HS2022 code it maps to: every flow re-expressed in HS2022
 -- (H6) codes so that series reported under HS1992…HS2017 join the HS2022 ones. value_usd,
 -- net_weight_kg are the reported figures times the split weight of int_hs__split_weights (summed

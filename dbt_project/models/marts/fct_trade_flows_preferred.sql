@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized=mart_view()) }}
 -- One report per flow: the safe default for BI sums. fct_trade_flows holds some flows twice — Korea's
 -- imports from Japan as Korea reported them to Comtrade (source comtrade) and as Korea Customs published
 -- them (source kcs); Japan's likewise (comtrade and japan_mof). This view keeps one of them by a fixed rule:

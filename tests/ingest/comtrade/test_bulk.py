@@ -16,7 +16,8 @@ from ingest.comtrade.client import BulkDownloadError
 from ingest.comtrade.schema import LAKE_SCHEMA
 from ingest.config import Paths
 from ingest.landing import land, read_manifest
-from tests.fakes.comtrade_server import FakeComtrade, lake_rows, make_dataset, make_record, server_rows
+from tests.fakes.comtrade_records import lake_rows, make_dataset, make_record, server_rows
+from tests.fakes.comtrade_server import FakeComtrade
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import pytest
 
 from ingest.config import Paths
 from orchestration.cli import main
-from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault, lake_rows, make_dataset, server_rows
+from tests.fakes.comtrade_records import lake_rows, make_dataset, server_rows
+from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault
 
 ARGS = [
     "fetch",

@@ -21,7 +21,8 @@ from ingest.comtrade.client import (
     QuotaExhaustedError,
 )
 from ingest.http import RetryPolicy
-from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault, make_dataset, reference_payloads
+from tests.fakes.comtrade_records import make_dataset
+from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault, reference_payloads
 
 PARAMS = {
     "reporterCode": "410",

@@ -31,7 +31,7 @@ from ingest.comtrade.schema import (
 )
 from ingest.config import Paths
 from ingest.landing import land
-from tests.fakes.comtrade_server import make_record
+from tests.fakes.comtrade_records import make_record
 
 CORPUS = Path(__file__).parents[2] / "fixtures" / "bad_inputs" / "comtrade"
 _BAD = object()  # a cell whose text does not read as its field's kind

@@ -12,11 +12,13 @@ import polars as pl
 import pytest
 
 from ingest.comtrade.client import ComtradeAuthError
-from ingest.comtrade.fetch import FetchProgress, FetchState, fetch_records
+from ingest.comtrade.fetch import FetchProgress, FetchState, fetch_records, land_records
+from ingest.comtrade.parse import parse_landed
 from ingest.comtrade.planner import Query, parse_periods
 from ingest.config import Paths
 from ingest.landing import read_manifest
-from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault, lake_rows, make_dataset, server_rows
+from tests.fakes.comtrade_records import lake_rows, make_dataset, server_rows
+from tests.fakes.comtrade_server import API_KEY, FakeComtrade, Fault
 
 PARTNERS = [392, 156, 0]
 CMDS = ["281111", "370790", "854232"]
@@ -110,6 +112,39 @@ def test_response_at_the_cap_is_split_never_accepted(
         home, _query(partners=None), make_client(server.url), cap=50, check_availability=False
     )
     assert again.calls_made == 0 and len(_data_calls(server)) == calls
+
+
+def test_land_records_splits_at_the_cap_from_the_response_and_writes_no_lake(
+    home: Paths, server: FakeComtrade, make_client: Callable[..., Any]
+) -> None:
+    # GIVEN a service that silently truncates at 50 records
+    server.cap = 50
+    # WHEN the records are landed only (what the Dagster assets run)
+    summary = land_records(
+        home, _query(partners=None), make_client(server.url), cap=50, check_availability=False
+    )
+    # THEN the calls at the cap were split, decided from the responses' record counts, and nothing is in the lake
+    assert summary.splits >= 3 and summary.complete and not summary.parsed
+    assert not home.lake.exists()
+    assert (summary.rows_kept, summary.rows_quarantined, summary.lake_files) == (0, 0, [])
+    entries = list(read_manifest(home, source="comtrade", dataset="records"))
+    counts = [json.loads(e.absolute(home).read_bytes())["count"] for e in entries]
+    assert len(entries) == summary.files_landed and all(n < 50 for n in counts)
+    assert summary.rows_landed == sum(counts) == len(_expected(server))
+    assert summary.lines()[-1] == (
+        f"rows: {summary.rows_landed} landed (not parsed yet: the lake asset comtrade/lake_records parses them)"
+    )
+    # AND the lake's parse step over what landed gives exactly what the server holds
+    results = [parse_landed(home, e) for e in entries]
+    assert sum(r.rows_kept for r in results) == summary.rows_landed
+    assert lake_rows(home.lake) == _expected(server)
+    # AND a rerun lands nothing new and calls nothing
+    calls = len(_data_calls(server))
+    again = land_records(
+        home, _query(partners=None), make_client(server.url), cap=50, check_availability=False
+    )
+    assert (again.calls_made, again.files_landed, again.rows_landed) == (0, 0, 0)
+    assert len(_data_calls(server)) == calls
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ import pytest
 from ingest.comtrade.fetch import fetch_records
 from ingest.comtrade.planner import Query, parse_periods
 from ingest.config import Paths
-from tests.fakes.comtrade_server import FakeComtrade, lake_rows, make_dataset, server_rows
+from tests.fakes.comtrade_records import lake_rows, make_dataset, server_rows
+from tests.fakes.comtrade_server import FakeComtrade
 
 PERIODS = parse_periods("201901-201912", "M")
 QUERY = Query(

@@ -34,8 +34,8 @@ def home(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 @pytest.fixture
 def ecb() -> Iterator[tuple[str, japan_server.JapanState]]:
     state = japan_server.JapanState(ecb_csv=ECB_CSV)
-    with japan_server.serve(state) as url:
-        yield url, state
+    with japan_server.FakeJapan(state) as fake:
+        yield fake.url, state
 
 
 def _http() -> PoliteHttp:

@@ -52,8 +52,8 @@ def japan_state() -> japan_server.JapanState:
 
 @pytest.fixture
 def japan_url(japan_state: japan_server.JapanState) -> Iterator[str]:
-    with japan_server.serve(japan_state) as url:
-        yield url
+    with japan_server.FakeJapan(japan_state) as fake:
+        yield fake.url
 
 
 @pytest.fixture

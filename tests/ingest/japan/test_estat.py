@@ -22,7 +22,7 @@ from ingest.japan.estat import (
     plan_queries,
     stats_data_id_for,
 )
-from ingest.japan.estat_fetch import fetch_estat, parse_landed_fetches
+from ingest.japan.estat_fetch import fetch_estat, land_estat, parse_landed_fetches
 from ingest.landing import read_manifest
 from orchestration.cli import main as cli_main
 from tests.fakes import estat_server
@@ -63,8 +63,8 @@ def estat_state() -> estat_server.EstatState:
 
 @pytest.fixture
 def estat_url(estat_state: estat_server.EstatState) -> Iterator[str]:
-    with estat_server.serve(estat_state) as url:
-        yield url
+    with estat_server.FakeEstat(estat_state) as fake:
+        yield fake.url
 
 
 def _client(url: str, app_id: str | None = None, limit: int = 50) -> EstatClient:
@@ -218,6 +218,23 @@ def test_a_second_identical_fetch_lands_nothing_new(store: Paths, estat_url: str
     assert rebuilt.lake_file == first.lake_file and rebuilt.lake_file.exists()
     assert again.parsed.vintage == first.parsed.vintage
     assert (again.parsed.lines_kept, again.parsed.lines_quarantined, again.parsed.long_rows) == (1, 0, 12)
+
+
+def test_land_estat_lands_only_and_the_lake_step_parses_the_fetch(store: Paths, estat_url: str) -> None:
+    # GIVEN Korea's and Taiwan's HF in scope; WHEN the pages are landed only (what the Dagster assets run)
+    with _client(estat_url) as client:
+        landing = land_estat(store, 2019, "export", ["281111"], ["103", "106"], client)
+    # THEN the pages are landed with their scope, and nothing is in the lake
+    assert (landing.queries, len(landing.files), landing.files_new) == (1, 2, 2)  # 82 cells, 50 a page
+    assert (landing.hs_scope, landing.partners) == (("281111",), ("103", "106"))
+    assert not (store.lake / "japan").exists()
+    # WHEN the lake asset's step parses what landed; THEN both lines are kept, August's reported 0 a row
+    [parsed] = parse_landed_fetches(store)
+    assert (parsed.skipped, parsed.lines_in, parsed.lines_kept, parsed.lines_quarantined) == (False, 2, 2, 0)
+    df = pl.read_parquet(parsed.lake_file)
+    korea = df.filter(pl.col("country_code") == "103").sort("period")
+    assert korea["value_thousand_jpy"].to_list() == KOREA_HF
+    assert parsed.long_rows == 12 + 11  # Taiwan's March has no figure: no row
 
 
 @pytest.mark.parametrize("http_status", [403, 200], ids=["http-403", "http-200"])

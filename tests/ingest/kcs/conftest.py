@@ -35,8 +35,8 @@ def kcs_state() -> kcs_server.KcsState:
 
 @pytest.fixture
 def kcs_url(kcs_state: kcs_server.KcsState) -> Iterator[str]:
-    with kcs_server.serve(kcs_state) as url:
-        yield url
+    with kcs_server.FakeKcs(kcs_state) as fake:
+        yield fake.url
 
 
 @pytest.fixture

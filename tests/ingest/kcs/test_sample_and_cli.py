@@ -8,9 +8,12 @@ from typing import Any
 import polars as pl
 import pytest
 
+from ingest.comtrade import sample_flows
 from ingest.comtrade.sample import SampleGenerator
 from ingest.kcs import parse
 from ingest.kcs import sample as kcs_sample
+from ingest.kcs.client import KcsClient, KcsQuery
+from ingest.kcs.fetch import KcsLanded, land_kcs
 from ingest.landing import read_manifest
 from orchestration.cli import main as cli_main
 from tests.fakes import kcs_server
@@ -24,7 +27,7 @@ def generator() -> SampleGenerator:
 def test_hf_imports_from_japan_follow_the_model_and_roll_up(generator: SampleGenerator) -> None:
     # GIVEN the Comtrade sample's model of Japan → Korea HF (281111) flows
     gen = kcs_sample.KcsSampleGenerator(generator)
-    product = next(p for p in kcs_sample.comtrade_sample.PRODUCTS if p.code == "281111")
+    product = next(p for p in sample_flows.PRODUCTS if p.code == "281111")
     resp = gen.response(2019, product, "281111", 1.0)
     # WHEN the XML is read back
     total, items = parse.load_items(resp.content, "x")
@@ -83,3 +86,24 @@ def test_cli_fails_with_one_line_on_a_refused_key(
         len(err) == 1 and "SERVICE_KEY_IS_NOT_REGISTERED_ERROR" in err[0] and "not-registered" not in err[0]
     )
     assert not home.manifest.exists()
+
+
+def test_land_kcs_lands_only_and_the_lake_step_parses_the_same(
+    home: Any, kcs_client: KcsClient, kcs_state: kcs_server.KcsState
+) -> None:
+    # GIVEN HF from Japan in 2019 and 2020; WHEN the responses are landed only (what the Dagster assets run)
+    queries = [
+        KcsQuery(s, e, hs="281111", country="JP") for s, e in (("201901", "201912"), ("202001", "202006"))
+    ]
+    landed: list[KcsLanded] = []
+    summary = land_kcs(home, queries, kcs_client, landed.append)
+    # THEN two files are landed, with their lines counted, and nothing is in the lake
+    assert (summary.calls, summary.new_files, summary.items) == (2, 2, 4)
+    assert [item.items for item in landed] == [3, 1] and all(item.new for item in landed)
+    assert (summary.rows_kept, summary.rows_quarantined) == (0, 0)
+    assert not (home.lake / "kcs").exists()
+    # WHEN the lake asset's step parses what landed; THEN every line is kept and the control totals hold
+    results = [parse.parse_landed(home, item.entry) for item in landed]
+    assert [r.rows_kept for r in results] == [3, 1] and all(r.control_ok for r in results)
+    df = pl.read_parquet(str(home.lake / "kcs" / "trade" / "**" / "*.parquet"))
+    assert sorted(df["imp_usd"].to_list()) == [200_000, 900_000, 1_000_000, 3_000_000]

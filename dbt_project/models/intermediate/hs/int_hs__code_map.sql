@@ -23,8 +23,7 @@ per_target as (
         end_hs6 as target_hs6,
         count(path) as n_paths,
         min(n_code_changes) as min_code_changes,
-        nullif(array_to_string(list_sort(list_distinct(list_filter(flatten(list(string_split(coalesce(breaks, ''), ','))), lambda b: b <> ''))), ','), '')
-            as breaks,
+        {{ merged_csv_lists('breaks') }} as breaks,
         any_value(dead_ends) as dead_ends,
         coalesce(bool_and(is_deleted), false) as is_deleted
     from paths
@@ -66,7 +65,7 @@ final as (
         target_hs6 is not null and breaks is null and target_hs6 = hs6 as is_unchanged,
         target_hs6 is not null and row_number() over (
             partition by target_version, hs_version, hs6
-            order by min_code_changes, target_hs6 <> hs6, target_hs6
+            order by min_code_changes nulls last, target_hs6 <> hs6, target_hs6
         ) = 1 as is_principal
     from counted
 

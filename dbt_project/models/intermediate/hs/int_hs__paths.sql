@@ -34,7 +34,8 @@ walk as (
         start_version as cur_version,
         start_hs6 as cur_hs6,
         start_version || '-' || start_hs6 as path,
-        cast([] as varchar[]) as breaks,
+        -- the version steps where the code changed, each preceded by ',' (a string, not a list: portable)
+        cast('' as string) as breaks,
         0 as n_code_changes
     from starts
     union all
@@ -45,7 +46,7 @@ walk as (
         s.to_version,
         s.to_hs6,
         w.path || ' > ' || s.to_version || '-' || s.to_hs6,
-        case when s.is_unchanged then w.breaks else list_append(w.breaks, s.from_version || '>' || s.to_version) end,
+        case when s.is_unchanged then w.breaks else w.breaks || ',' || s.from_version || '>' || s.to_version end,
         w.n_code_changes + case when s.from_hs6 = s.to_hs6 then 0 else 1 end
     from walk as w
     inner join steps as s
@@ -88,9 +89,9 @@ reached as (
         start_hs6,
         cur_hs6 as end_hs6,
         path,
-        nullif(array_to_string(breaks, ','), '') as breaks,
+        nullif(substr(breaks, 2), '') as breaks,  -- without the leading ','
         n_code_changes,
-        cast(null as varchar) as dead_ends,
+        cast(null as string) as dead_ends,
         false as is_deleted
     from walk
     where cur_version = target_version
@@ -103,11 +104,11 @@ unreached as (
         s.target_version,
         s.start_version,
         s.start_hs6,
-        cast(null as varchar) as end_hs6,
-        cast(null as varchar) as path,
-        cast(null as varchar) as breaks,
+        cast(null as string) as end_hs6,
+        cast(null as string) as path,
+        cast(null as string) as breaks,
         cast(null as integer) as n_code_changes,
-        string_agg(distinct t.cur_version || '-' || t.cur_hs6, ',' order by t.cur_version || '-' || t.cur_hs6)
+        {{ ordered_string_agg("t.cur_version || '-' || t.cur_hs6", "','", "t.cur_version || '-' || t.cur_hs6", distinct=true) }}
             as dead_ends,
         coalesce(bool_and(d.hs6 is not null), false) as is_deleted
     from starts as s

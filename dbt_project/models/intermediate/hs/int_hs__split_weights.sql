@@ -115,20 +115,22 @@ step_weights as (
 
 path_steps as (
 
+    -- step i of a path goes from its i-th code to the next ('A > B > C': A → B, B → C)
     select
         p.target_version,
         p.start_version,
         p.start_hs6,
         p.end_hs6,
         p.path,
-        codes[i] as from_key,
-        codes[i + 1] as to_key
+        split_part(p.path, ' > ', t.i) as from_key,
+        split_part(p.path, ' > ', t.i + 1) as to_key
     from (
-        select *, string_split(path, ' > ') as codes
+        -- the number of steps is the number of ' > ' separators
+        select *, cast((length(path) - length(replace(path, ' > ', ''))) / 3 as integer) as n_steps
         from paths
         where end_hs6 is not null
     ) as p,
-    unnest(range(1, len(p.codes))) as t(i)
+    {{ integer_series('1', 'p.n_steps') }} as t(i)
 
 ),
 
@@ -142,7 +144,7 @@ path_weights as (
         ps.path,
         -- multiplied in path order (from_key starts with the version, which only moves one way along
         -- a path): a floating-point product depends on the order of its factors
-        product(w.weight order by ps.from_key) as weight,
+        {{ ordered_product('w.weight', 'ps.from_key') }} as weight,
         bool_or(w.method = 'equal') as has_equal_step,
         bool_or(w.method = 'trade') as has_trade_step
     from path_steps as ps

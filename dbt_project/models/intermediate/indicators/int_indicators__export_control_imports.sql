@@ -13,11 +13,11 @@ products as (
 
     -- casts: the codes are text (a seed column typed as a number would still compare equal)
     select
-        cast(hs6 as varchar) as hs6,
+        cast(hs6 as string) as hs6,
         product_name,
         source,
         code_level,
-        cast(product_code as varchar) as product_code,
+        cast(product_code as string) as product_code,
         is_proxy
     from {{ ref('export_control_products') }}
 

@@ -1,9 +1,9 @@
 {{ config(
-    materialized='incremental',
-    incremental_strategy='replace_where',
+    materialized=('incremental' if state_in_warehouse() else 'table'),
+    incremental_strategy=('replace_where' if state_in_warehouse() else none),
     replace_where=party_slice_exists('semitrade_state.int_mirror__reports__pending', 't', ['exporter_code', 'importer_code']),
     on_schema_change='fail',
-    post_hook="{{ fct_changes_consumed('int_mirror__reports') }}",
+    post_hook=("{{ fct_changes_consumed('int_mirror__reports') }}" if state_in_warehouse() else []),
 ) }}
 -- One row per exporter → importer × HS6 × period (annual and monthly): the exporter's report of its
 -- exports (FOB) next to the importer's report of the same flow (CIF), when either exists.
@@ -16,7 +16,7 @@
 -- frequency F, year Y, this model re-derives the rows of F × Y where R is exporter or importer.
 {%- set slice = 'true' %}
 {%- set year_slice = 'true' %}
-{%- if execute and model.resource_type != 'unit_test' %}
+{%- if execute and model.resource_type != 'unit_test' and state_in_warehouse() %}
 {%- set changes = fct_changes_prepare('int_mirror__reports', is_incremental()) %}
 {%- if is_incremental() and not changes.full %}
 {%- set slice = party_slice_predicate(changes.partitions, ['reporter_code', 'partner_code']) %}
@@ -59,7 +59,7 @@ export_reports as (
         -- the sorted distinct versions, comma-separated; written so that the common case (one
         -- version) skips the ordered DISTINCT aggregate, which cost 4x the whole model at 10M rows
         case when min(hs_version) = max(hs_version) then min(hs_version)
-            else array_to_string(list_sort(list_distinct(list(hs_version))), ',') end as exporter_hs_version,
+            else {{ sorted_distinct_csv('hs_version') }} end as exporter_hs_version,
         min(segment) as segment,
         max(origin) as origin,
         {{ sum_exact('value_usd') }} as export_report_fob_usd
@@ -78,7 +78,7 @@ import_reports as (
         reporter_code as importer_code,
         hs6,
         case when min(hs_version) = max(hs_version) then min(hs_version)
-            else array_to_string(list_sort(list_distinct(list(hs_version))), ',') end as importer_hs_version,
+            else {{ sorted_distinct_csv('hs_version') }} end as importer_hs_version,
         min(segment) as segment,
         max(origin) as origin,
         {{ sum_exact('value_usd') }} as import_report_cif_usd

@@ -24,7 +24,7 @@ kcs_countries as (
 
 japan_countries as (
 
-    select cast(japan_code as varchar) as japan_code, m49_code from {{ ref('japan_customs_country_codes') }}
+    select cast(japan_code as string) as japan_code, m49_code from {{ ref('japan_customs_country_codes') }}
 
 ),
 
@@ -56,10 +56,10 @@ kcs_lines as (
         'USD' as fx_currency,
         cast(1.0 as double) as fx_usd_per_unit,
         'published in US dollars: no conversion' as fx_rate_method,
-        cast(null as varchar) as fx_rate_source,
+        cast(null as string) as fx_rate_source,
         round(cast(k.value_usd as double), 2) as value_usd,
         k.net_weight_kg,
-        cast(null as varchar) as release,
+        cast(null as string) as release,
         k.source_file,
         k.vintage
     from kcs as k
@@ -101,8 +101,9 @@ japan_lines as (
 
 unioned as (
 
+    -- kcs_lines and japan_lines list the same columns in the same order
     select * from kcs_lines
-    union all by name
+    union all
     select * from japan_lines
 
 ),

@@ -1,6 +1,8 @@
 -- Comtrade records at the fact grain: totals over partner2, customs procedure and mode of
 -- transport only (breakdown rows would double count), HS6 rows only (TOTAL/HS2/HS4 rows are
 -- aggregates of the same trade). Columns are the shared shape of every int_trade_flows__* model.
+-- A view on both targets: the incremental fact reads only the lake partitions it re-derives (dbt_project.yml).
+{{ config(materialized='view') }}
 with
 
 records as (

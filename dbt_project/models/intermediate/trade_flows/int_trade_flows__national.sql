@@ -31,7 +31,7 @@ final as (
         case when flow_code = 'X' then {{ sum_exact('value_usd') }} end as fob_value_usd,
         {{ sum_exact('net_weight_kg') }} as net_weight_kg,
         cast(null as double) as quantity,
-        cast(null as varchar) as quantity_unit,
+        cast(null as string) as quantity_unit,
         false as is_quantity_estimated,
         false as is_net_weight_estimated,
         false as is_value_estimated,

@@ -46,7 +46,7 @@ concentration as (
         {{ ind_hhi('share_before') }} as hhi_before,
         {{ ind_hhi('share_after') }} as hhi_after,
         -- the largest change; of equal changes, the lower M49 code (ties cannot pick differently)
-        arg_max(supplier_code, (change_usd, -supplier_code)) filter (where not is_japan) as top_gaining_supplier_code,
+        max_by(supplier_code, (change_usd, -supplier_code)) filter (where not is_japan) as top_gaining_supplier_code,
         max(change_usd) filter (where not is_japan) as top_gaining_supplier_change_usd
     from suppliers
     group by hs6, source

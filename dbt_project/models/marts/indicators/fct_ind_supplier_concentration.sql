@@ -26,7 +26,7 @@ final as (
         count(*) filter (where imports_usd > 0) as n_suppliers,
         {{ ind_hhi('supplier_share') }} as hhi,
         10000 / nullif({{ ind_hhi('supplier_share') }}, 0) as equivalent_n_suppliers,
-        arg_min(supplier_code, supplier_rank) as top_supplier_code,
+        min_by(supplier_code, supplier_rank) as top_supplier_code,
         max(supplier_share) as top_supplier_share,
         max(origin) as origin
     from shares

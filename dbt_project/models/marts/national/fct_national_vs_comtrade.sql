@@ -117,7 +117,8 @@ final as (
             when benchmark_value_usd <> 0
                 then round((national_value_usd - benchmark_value_usd) / benchmark_value_usd * 100, 4)
         end as gap_pct
-    from (select * from vs_comtrade union all by name select * from mirror)
+    -- vs_comtrade and mirror list the same columns in the same order
+    from (select * from vs_comtrade union all select * from mirror)
 
 )
 

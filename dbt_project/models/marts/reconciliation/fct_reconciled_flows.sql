@@ -6,7 +6,7 @@
 -- and partners that any revision moves (one revised reporter-year moved a third of the CIF rates
 -- on the 10M-row benchmark), so a table would be rebuilt whole at every refresh; the view is
 -- int_mirror__reports (incremental) joined to two small tables when queried.
-{{ config(materialized='view') }}
+{{ config(materialized=mart_view()) }}
 {%- set large_discrepancy = var('mirror_large_log_discrepancy', 0.6931471805599453) %}
 with
 

@@ -2,6 +2,8 @@
 -- A record key is reporter × partner × partner2 × flow × product × period × customs × mode of
 -- transport; when several landed files hold it, a published one (origin 'live' or 'imported') wins
 -- over a SYNTHETIC sample one, then the most recently fetched one.
+-- A view on both targets: the incremental fact reads only the lake partitions it re-derives (dbt_project.yml).
+{{ config(materialized='view') }}
 with
 
 source as (

@@ -14,8 +14,9 @@ latest as (
     qualify row_number() over (
         partition by rate_source, period, currency
         -- the remaining columns break ties (a rate listed twice in one fetch), so the same row wins
-        -- whatever order the worker threads deliver the rows in
-        order by fetched_at desc, vintage desc, source_file, ccy_per_eur, observations, method
+        -- whatever order the worker threads deliver the rows in; nulls last as DuckDB's default, on
+        -- every engine (Spark sorts them first)
+        order by fetched_at desc, vintage desc, source_file, ccy_per_eur, observations nulls last, method nulls last
     ) = 1
 
 )

@@ -1,20 +1,15 @@
 -- Rejected rows of every source, as the parsers kept them in $SEMITRADE_HOME/lake/_quarantine/<source>/
 -- <dataset>/<partition>/vintage=<sha>.parquet (written by each source's lake asset, same schema).
--- The folder may hold no file (a clean run) and read_parquet fails on a glob that matches nothing, so
--- the model checks for files first (DuckDB's glob() returns no row instead of failing) and otherwise
--- selects an empty, typed set. No dbt source: a source would need its own Dagster asset key, and the
--- quarantine is written by several lake assets (the dbt assets run after all of them).
-{%- set quarantine_glob = env_var('SEMITRADE_HOME', '../data') ~ '/lake/_quarantine/**/*.parquet' %}
-{%- set has_files = false %}
-{%- if execute %}
-    {%- set found = run_query("select count(*) from glob('" ~ (quarantine_glob | replace("'", "''")) ~ "')") %}
-    {%- set has_files = found.columns[0].values()[0] > 0 %}
-{%- endif %}
+-- The folder may hold no file (a clean run): macro lake_quarantine_relation (macros/spark/lake.sql) says
+-- where to read it on each engine, or none, and then the model selects an empty, typed set. No dbt
+-- source: a source would need its own Dagster asset key, and the quarantine is written by several lake
+-- assets (the dbt assets run after all of them).
+{%- set quarantine = lake_quarantine_relation() %}
 with
 
 source as (
 
-    {% if has_files -%}
+    {% if quarantine -%}
     select
         source,
         dataset,
@@ -24,17 +19,17 @@ source as (
         raw,
         origin,
         vintage
-    from read_parquet('{{ quarantine_glob | replace("'", "''") }}', union_by_name = true)
+    from {{ quarantine }}
     {%- else -%}
     select
-        cast(null as varchar) as source,
-        cast(null as varchar) as dataset,
-        cast(null as varchar) as source_file,
+        cast(null as string) as source,
+        cast(null as string) as dataset,
+        cast(null as string) as source_file,
         cast(null as integer) as source_row,
-        cast(null as varchar) as reason,
-        cast(null as varchar) as raw,
-        cast(null as varchar) as origin,
-        cast(null as varchar) as vintage
+        cast(null as string) as reason,
+        cast(null as string) as raw,
+        cast(null as string) as origin,
+        cast(null as string) as vintage
     where false
     {%- endif %}
 
