@@ -20,10 +20,14 @@ run: $(STAMP)
 
 PY_DIRS := ingest orchestration serving tests bench
 
+# Two worker processes (pytest-xdist), one per core; tests that share a session build or the Spark
+# session stay in one worker (tests/conftest.py). TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The Dagster UI on the offline sample's home; `SEMITRADE_HOME=data/live make dev` for real data.
 dev: $(STAMP)

@@ -116,6 +116,36 @@ def land(
     return entry, True
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where one answer of a source lands (landing/<source>/<dataset>/<partition>/<stem>__<sha><suffix>)
+    and the request parameters its manifest line records."""
+
+    source: str
+    dataset: str
+    partition: str
+    stem: str
+    suffix: str
+    params: Mapping[str, Any]
+
+
+def land_at(
+    paths: Paths, place: Place, content: bytes, *, origin: Origin = "live"
+) -> tuple[LandedFile, bool]:
+    """``land`` a client's answer at the place its request names (``KcsQuery.place``, ``JapanResponse.place``)."""
+    return land(
+        paths,
+        source=place.source,
+        dataset=place.dataset,
+        partition=place.partition,
+        stem=place.stem,
+        content=content,
+        params=place.params,
+        origin=origin,
+        suffix=place.suffix,
+    )
+
+
 def land_file(
     paths: Paths,
     src: Path,

@@ -43,6 +43,21 @@ def read_seed(name: str) -> tuple[dict[str, str], ...]:
 
 
 @cache
+def seed_codes(name: str, column: str) -> frozenset[str]:
+    """The codes in ``column`` of reference seed ``name`` (e.g. the partner codes a source may send)."""
+    return frozenset(r[column] for r in read_seed(name))
+
+
+@cache
+def codes_by_m49(name: str, column: str) -> dict[int, str]:
+    """M49 code -> ``column`` of reference seed ``name`` (the first row of an M49 code wins)."""
+    out: dict[int, str] = {}
+    for row in read_seed(name):
+        out.setdefault(int(row["m49_code"]), row[column])
+    return out
+
+
+@cache
 def hs6_descriptions() -> dict[tuple[str, str], str]:
     """(hs_version, hs6) -> Comtrade description."""
     return {(r["hs_version"], r["hs6"]): r["description"] for r in read_seed("hs6_codes")}

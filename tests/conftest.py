@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,18 @@ from tests.published import (  # noqa: F401 - the session's built homes (fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# A pytest-xdist worker runs under execnet, whose __main__ module has neither __spec__ nor __file__.
+# pyspark.sql.connect (imported by great_expectations whenever pyspark is installed) takes such a
+# __main__ for a doctest run and calls sys.exit(0) at import: every quality-gate step would die. The
+# worker's __main__ gets the file of xdist's worker module (multiprocessing's fork, the only start
+# method the project uses, does not read it).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _main = sys.modules["__main__"]
+    if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+        import xdist.remote  # noqa: PLC0415 - only in a worker
+
+        _main.__file__ = xdist.remote.__file__
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Parse the dbt project when it changed, before collection imports the Dagster definitions (which
@@ -26,6 +40,31 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from orchestration.resources import prepare_dbt_project  # noqa: PLC0415
 
     prepare_dbt_project()
+
+
+# -- two worker processes (`make test`: pytest -n 2 --dist loadgroup) --------------------------------
+# Session and module fixtures exist once per worker. So that each is made once, every test goes to a
+# worker with its whole module; the tests that read a session build (tests/published.py) all go to the
+# worker of group "builds"; the Spark tests (one JVM, one Spark session: tests/dbt/spark_build.py) to
+# the worker of group "spark". Without -n the marks change nothing.
+SESSION_BUILDS = frozenset(
+    {"published_build", "published_home", "small_build", "small_home", "rebuilt_build"}
+)
+
+
+def xdist_group_of(item: pytest.Item) -> str:
+    """The worker group a test must share: "spark", "builds", or its module's path."""
+    if item.path.name.startswith("test_spark"):
+        return "spark"
+    if SESSION_BUILDS & set(getattr(item, "fixturenames", ())):
+        return "builds"
+    return item.path.relative_to(Path(__file__).parent).as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (its own hook of the same name)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
 
 
 @pytest.fixture

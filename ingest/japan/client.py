@@ -21,7 +21,11 @@ from typing import Any, Literal
 import requests
 
 from ingest.http import PoliteHttp, RetriesExhaustedError, TransientError, looks_like_html, short
+from ingest.landing import Place
 
+# The CSVs land in landing/japan/trade/ (their rows in lake/japan/trade/, ingest/japan/parse.py).
+SOURCE = "japan"
+DATASET = "trade"
 DEFAULT_JAPAN_BASE_URL = "https://www.e-stat.go.jp"
 Direction = Literal["export", "import"]
 DIRECTION_CODE = {"export": "1", "import": "2"}
@@ -126,6 +130,10 @@ class JapanResponse:
     @property
     def stem(self) -> str:
         return f"hs9_country_{self.year}_{self.direction}"
+
+    def place(self) -> Place:
+        """Where the CSV lands under landing/japan/trade, and the parameters its manifest line records."""
+        return Place(SOURCE, DATASET, self.partition, self.stem, ".csv", self.params)
 
 
 def check_direction(direction: str) -> Direction:

@@ -17,18 +17,14 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import polars as pl
 
 from ingest import lake, reference
 from ingest.config import Paths
-from ingest.japan.client import DIRECTION_CODE, MONTHS, JapanFormatError, decode_csv
+from ingest.japan.client import DATASET, DIRECTION_CODE, MONTHS, SOURCE, JapanFormatError, decode_csv
 from ingest.landing import LandedFile
-
-SOURCE = "japan"
-DATASET = "trade"
 
 LAKE_SCHEMA = pl.Schema(
     {
@@ -52,9 +48,6 @@ LAKE_SCHEMA = pl.Schema(
     | lake.LINEAGE_SCHEMA
 )
 
-_HS9 = re.compile(r"^\d{9}$")
-_COUNTRY = re.compile(r"^\d{3}$")
-
 
 class JapanResponseError(ValueError):
     """A landed file is not a usable MOF CSV as a whole (encoding, header)."""
@@ -71,9 +64,9 @@ class ParseResult(lake.ParseResult):
     months_unpublished: int = 0
 
 
-@cache
 def known_countries() -> frozenset[str]:
-    return frozenset(r["japan_code"] for r in reference.read_seed("japan_customs_country_codes"))
+    """3-digit Japan customs country codes of the japan_customs_country_codes seed."""
+    return reference.seed_codes("japan_customs_country_codes", "japan_code")
 
 
 def _int(raw: str) -> int | None:
@@ -116,6 +109,10 @@ def may_be_unpublished(year: int, month: int, fetched_at: str) -> bool:
     except (TypeError, ValueError):
         return True
     return fetched < release_by
+
+
+_HS9 = re.compile(r"^\d{9}$")
+_COUNTRY = re.compile(r"^\d{3}$")
 
 
 def validate_row(row: dict[str, str], params: dict[str, Any]) -> str | None:

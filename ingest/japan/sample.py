@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime
-from functools import cache
 
 from ingest import reference
 from ingest.comtrade import sample as comtrade_sample
@@ -24,7 +23,7 @@ from ingest.config import Paths
 from ingest.fx.rates import offline_monthly_rates
 from ingest.japan.client import MONTHS
 from ingest.japan.parse import DATASET, SOURCE
-from ingest.kcs.sample import national_lines, sample_years
+from ingest.kcs.sample import book_late, booked_month, national_lines, sample_years
 from ingest.landing import LandedFile, land
 
 JAPAN = 392
@@ -40,15 +39,6 @@ HEADER = [
     "Quantity2-Year",
     "Value-Year",
 ] + [f"{k}-{m}" for m in MONTHS for k in ("Quantity1", "Quantity2", "Value")]
-
-
-@cache
-def japan_code_for_m49() -> dict[int, str]:
-    """M49 → Japan 3-digit customs country code, from the japan_customs_country_codes seed."""
-    out: dict[int, str] = {}
-    for row in reference.read_seed("japan_customs_country_codes"):
-        out.setdefault(int(row["m49_code"]), row["japan_code"])
-    return out
 
 
 class JapanSampleGenerator:
@@ -67,7 +57,7 @@ class JapanSampleGenerator:
         """The CSV for one year and direction; ``release`` 'preliminary' leaves out later revisions."""
         rng = random.Random(f"{self.seed}-japan-{year}-{direction}")
         export = direction == "export"
-        codes = japan_code_for_m49()
+        codes = reference.codes_by_m49("japan_customs_country_codes", "japan_code")
         version = reference.hs_version_for_year(year)
         cells: dict[tuple[str, str], list[list[float]]] = {}
         units: dict[str, tuple[str, str]] = {}
@@ -80,21 +70,13 @@ class JapanSampleGenerator:
             kg_product = reference.hs6_units().get((version, product.code), "kg") == "kg"
             monthly = []
             for month in range(1, 13):
-                if export:
-                    value = series[(year, month)] * rng.lognormvariate(0, 0.02)
-                else:
-                    lag = (year, month - flow.import_lag) if month > flow.import_lag else (year - 1, 12)
-                    value = series[lag] * (1 + flow.cif_margin) * rng.lognormvariate(0, 0.03)
+                value = booked_month(flow, series, year, month, export, rng)
                 revised = rng.random() < 0.15
                 factor = rng.uniform(0.95, 1.05)
                 if revised and release == "confirmed":
                     value *= factor
                 monthly.append(value)
-            for month in range(1, 12):  # export-permit timing: part of a shipment booked a month later
-                if rng.random() < 0.05:
-                    moved = monthly[month - 1] * 0.3
-                    monthly[month - 1] -= moved
-                    monthly[month] += moved
+            book_late(monthly, rng, chance=0.05, share=0.3)  # export-permit timing
             for cmd, share in sample_flows.codes_for(product, version):
                 for code, line_share in national_lines(cmd, 9, self.seed):
                     units[code] = ("", "KG") if kg_product else ("NO", "KG")

@@ -21,7 +21,11 @@ from urllib.parse import unquote
 import requests
 
 from ingest.http import PoliteHttp, RetriesExhaustedError, TransientError, env_float, looks_like_html, short
+from ingest.landing import Place
 
+# Answers land in landing/kcs/trade/ (their rows in lake/kcs/trade/, ingest/kcs/parse.py).
+SOURCE = "kcs"
+DATASET = "trade"
 DEFAULT_KCS_BASE_URL = "https://apis.data.go.kr"
 ENDPOINT = "/1220000/nitemtrade/getNitemtradeList"
 TOTAL_LABEL = "총계"
@@ -93,6 +97,10 @@ class KcsQuery:
     @property
     def stem(self) -> str:
         return f"nitemtrade_{self.start}_{self.end}"
+
+    def place(self) -> Place:
+        """Where the answer to this query lands, and the parameters its manifest line records."""
+        return Place(SOURCE, DATASET, self.partition, self.stem, ".xml", self.params())
 
 
 def validate_query(q: KcsQuery) -> None:

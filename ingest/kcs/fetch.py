@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ingest.config import Paths
 from ingest.kcs import parse as kcs_parse
 from ingest.kcs.client import KcsClient, KcsQuery
-from ingest.landing import LandedFile, land
+from ingest.landing import LandedFile, land_at
 
 
 @dataclass(frozen=True)
@@ -48,16 +48,7 @@ def _land_each(store: Paths, queries: Iterable[KcsQuery], client: KcsClient) -> 
     KcsError (or LandingError) on the first failure; what was landed before stays landed."""
     for query in queries:
         resp = client.trade(query)
-        entry, written = land(
-            store,
-            source=kcs_parse.SOURCE,
-            dataset=kcs_parse.DATASET,
-            partition=query.partition,
-            stem=query.stem,
-            content=resp.content,
-            params=query.params(),
-            suffix=".xml",
-        )
+        entry, written = land_at(store, query.place(), resp.content)
         yield KcsLanded(query, entry, written, resp.items - 1 if resp.items else 0)
 
 

@@ -13,18 +13,15 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import polars as pl
 
 from ingest import lake, reference
 from ingest.config import Paths
-from ingest.kcs.client import TOTAL_LABEL
+from ingest.kcs.client import DATASET, SOURCE, TOTAL_LABEL
 from ingest.landing import LandedFile
 
-SOURCE = "kcs"
-DATASET = "trade"
 VALUE_FIELDS = ("expWgt", "expDlr", "impWgt", "impDlr", "balPayments")
 TEXT_FIELDS = ("year", "statCd", "statCdCntnKor1", "statKor", "hsCd")
 
@@ -52,9 +49,6 @@ LAKE_SCHEMA = pl.Schema(
     | lake.LINEAGE_SCHEMA
 )
 
-_PERIOD = re.compile(r"^(\d{4})\.(0[1-9]|1[0-2])$")
-_HSK10 = re.compile(r"^\d{10}$")
-
 
 class KcsResponseError(ValueError):
     """A landed file is not a usable Korea Customs response (not XML, error code, no total row)."""
@@ -66,12 +60,6 @@ class ParseResult(lake.ParseResult):
     total row (or the file was unusable) and every item was quarantined."""
 
     control_ok: bool = True
-
-
-@cache
-def known_iso2() -> frozenset[str]:
-    """ISO2 codes of the kcs_country_codes seed."""
-    return frozenset(r["iso2"] for r in reference.read_seed("kcs_country_codes"))
 
 
 def load_items(content: bytes, source_file: str) -> tuple[dict[str, str], list[dict[str, str]]]:
@@ -108,6 +96,10 @@ def _number(raw: str | None) -> float | None:
     return value if value == value else None
 
 
+_PERIOD = re.compile(r"^(\d{4})\.(0[1-9]|1[0-2])$")
+_HSK10 = re.compile(r"^\d{10}$")
+
+
 def validate_item(item: dict[str, str], query: dict[str, Any]) -> str | None:
     """Why ``item`` breaks the contract, or None."""
     missing = [f for f in (*TEXT_FIELDS, *VALUE_FIELDS) if f not in item]
@@ -120,7 +112,7 @@ def validate_item(item: dict[str, str], query: dict[str, Any]) -> str | None:
     start, end = query.get("strtYymm"), query.get("endYymm")
     if start and end and not start <= period <= end:
         return f"period {period} is outside the requested {start}-{end}"
-    if item["statCd"] not in known_iso2():
+    if item["statCd"] not in reference.seed_codes("kcs_country_codes", "iso2"):
         return f"statCd {item['statCd']!r} is not in the kcs_country_codes seed"
     if not _HSK10.match(item["hsCd"]):
         return f"hsCd {item['hsCd']!r} is not a 10-digit HSK code"

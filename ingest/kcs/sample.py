@@ -22,8 +22,7 @@ from ingest.comtrade import sample as comtrade_sample
 from ingest.comtrade import sample_flows
 from ingest.config import Paths
 from ingest.kcs.client import TOTAL_LABEL, KcsQuery
-from ingest.kcs.parse import DATASET, SOURCE
-from ingest.landing import LandedFile, land, read_manifest
+from ingest.landing import LandedFile, land_at, read_manifest
 
 KOREA = 410
 SEED = sample_flows.SEED
@@ -40,17 +39,34 @@ def national_lines(hs6: str, digits: int, seed: int = SEED) -> list[tuple[str, f
 
 
 @cache
-def iso2_for_m49() -> dict[int, str]:
-    """M49 (as Comtrade writes it) → ISO2 used by Korea Customs, from the kcs_country_codes seed."""
-    out: dict[int, str] = {}
-    for row in reference.read_seed("kcs_country_codes"):
-        out.setdefault(int(row["m49_code"]), row["iso2"])
-    return out
-
-
-@cache
 def korean_names() -> dict[str, str]:
     return {r["iso2"]: r["name_kor"] for r in reference.read_seed("kcs_country_codes")}
+
+
+def booked_month(
+    flow: sample_flows.Flow,
+    series: dict[tuple[int, int], float],
+    year: int,
+    month: int,
+    export: bool,
+    rng: random.Random,
+) -> float:
+    """The true value of ``flow`` for a month as the reporting side books it (USD): the exporter its own
+    month (FOB, 2 % noise), the importer the month ``import_lag`` earlier plus the CIF margin (3 % noise)."""
+    if export:
+        return series[(year, month)] * rng.lognormvariate(0, 0.02)
+    lag = (year, month - flow.import_lag) if month > flow.import_lag else (year - 1, 12)
+    return series[lag] * (1 + flow.cif_margin) * rng.lognormvariate(0, 0.03)
+
+
+def book_late(monthly: list[float], rng: random.Random, chance: float, share: float) -> None:
+    """Move ``share`` of a month's value into the next month, for each of January…November with
+    probability ``chance`` (declarations or permits booked a month late). Changes ``monthly`` in place."""
+    for month in range(1, 12):
+        if rng.random() < chance:
+            moved = monthly[month - 1] * share
+            monthly[month - 1] -= moved
+            monthly[month] += moved
 
 
 def sample_years(paths: Paths, reporters: tuple[int, ...] = (KOREA,)) -> tuple[int, ...]:
@@ -92,7 +108,7 @@ class KcsSampleGenerator:
     def response(self, year: int, product: sample_flows.Product, cmd: str, share: float) -> KcsSampleResponse:
         """The answer to one year × HS6 query (all partners, all HSK10 lines under ``cmd``)."""
         rng = random.Random(f"{self.seed}-kcs-{year}-{cmd}")
-        iso2 = iso2_for_m49()
+        iso2 = reference.codes_by_m49("kcs_country_codes", "iso2")  # M49 (as Comtrade writes it) → ISO2
         lines = national_lines(cmd, 10, self.seed)
         cells: dict[tuple[int, str, str], list[float]] = {}
         for flow in self.model.flows:
@@ -103,19 +119,11 @@ class KcsSampleGenerator:
             partner = iso2[flow.importer if export else flow.exporter]
             monthly = []
             for month in range(1, 13):
-                if export:
-                    value = series[(year, month)] * rng.lognormvariate(0, 0.02)
-                else:
-                    lag = (year, month - flow.import_lag) if month > flow.import_lag else (year - 1, 12)
-                    value = series[lag] * (1 + flow.cif_margin) * rng.lognormvariate(0, 0.03)
+                value = booked_month(flow, series, year, month, export, rng)
                 if rng.random() < 0.08:  # revised after Comtrade took the first release
                     value *= rng.uniform(0.94, 1.06)
                 monthly.append(value * share)
-            for month in range(1, 12):  # late declarations booked into the next month
-                if rng.random() < 0.04:
-                    moved = monthly[month - 1] * 0.4
-                    monthly[month - 1] -= moved
-                    monthly[month] += moved
+            book_late(monthly, rng, chance=0.04, share=0.4)  # late declarations
             for month, value in enumerate(monthly, start=1):
                 for code, line_share in lines:
                     usd = round(value * line_share)
@@ -195,16 +203,6 @@ def land_sample(
     """Generate and land the KCS sample (origin 'sample') for ``years`` (default: the Comtrade sample's)."""
     gen = KcsSampleGenerator(generator)
     return [
-        land(
-            paths,
-            source=SOURCE,
-            dataset=DATASET,
-            partition=r.query.partition,
-            stem=r.query.stem,
-            content=r.content,
-            params=r.query.params(),
-            origin="sample",
-            suffix=".xml",
-        )
+        land_at(paths, r.query.place(), r.content, origin="sample")
         for r in gen.responses(years or sample_years(paths))
     ]

@@ -19,7 +19,7 @@ from ingest.japan import parse as japan_parse
 from ingest.japan.client import JapanClient, JapanError
 from ingest.japan.estat import EstatClient, EstatError
 from ingest.japan.estat_fetch import fetch_estat
-from ingest.landing import LandingError, land
+from ingest.landing import LandingError, land_at
 from ingest.scope import ScopeError, load_scope
 from orchestration.cli import CommandError
 
@@ -75,16 +75,7 @@ def run_fetch_japan(args: argparse.Namespace) -> int:
         with JapanClient.from_env() as client:
             for n, direction in enumerate(directions, start=1):
                 resp = client.download(args.year, direction, stat_inf_id=args.stat_inf_id)
-                entry, _ = land(
-                    paths,
-                    source=japan_parse.SOURCE,
-                    dataset=japan_parse.DATASET,
-                    partition=resp.partition,
-                    stem=resp.stem,
-                    content=resp.content,
-                    params=resp.params,
-                    suffix=".csv",
-                )
+                entry, _ = land_at(paths, resp.place(), resp.content)
                 result = japan_parse.parse_landed(paths, entry)
                 kept += result.rows_kept
                 quarantined += result.rows_quarantined

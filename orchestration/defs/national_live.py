@@ -12,13 +12,12 @@ from typing import Any
 import dagster as dg
 
 from ingest.config import Paths
-from ingest.japan import parse as japan_parse
 from ingest.japan.client import JapanClient, JapanError
 from ingest.japan.estat import EstatError
 from ingest.japan.estat_fetch import land_estat
 from ingest.kcs.client import KcsError, KcsQuery
 from ingest.kcs.fetch import KcsFetchSummary, KcsLanded, land_kcs
-from ingest.landing import land
+from ingest.landing import land_at
 from ingest.scope import JAPAN, KOREA, Scope, load_scope
 from orchestration.resources import EstatApi, KcsApi
 
@@ -120,16 +119,7 @@ def pull_japan_year(
         with JapanClient.from_env() as client:
             for direction in ("export", "import"):
                 resp = client.download(year, direction)
-                _, written = land(
-                    store,
-                    source=japan_parse.SOURCE,
-                    dataset=japan_parse.DATASET,
-                    partition=resp.partition,
-                    stem=resp.stem,
-                    content=resp.content,
-                    params=resp.params,
-                    suffix=".csv",
-                )
+                _, written = land_at(store, resp.place(), resp.content)
                 totals["files"] += 1
                 totals["new_files"] += int(written)
     log.info(f"Japan MOF {year} ({route}): {totals}")

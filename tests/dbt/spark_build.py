@@ -1,8 +1,8 @@
 """The dbt project built on the Spark target, once per test session, over a copy of the session's sample
 home (tests/published.py), and the comparison of its marts with the DuckDB build of the same lake.
 
-dbt runs in this process (dbtRunner), so dbt-spark's local session (`method: session`) starts one JVM
-for the whole test session: a Spark session costs tens of seconds to start here. The session's
+dbt runs in this process (dbtRunner, tests/dbt/runner.py), so dbt-spark's local session (`method:
+session`) starts one JVM for the whole test session: a Spark session costs tens of seconds to start here. The session's
 settings (warehouse folder, metastore) are fixed when it starts: every Spark build of the session
 works in the one home this module makes.
 """
@@ -21,10 +21,10 @@ import duckdb
 import pytest
 
 from ingest.config import Paths
-from ingest.reference import dbt_project_dir
 from orchestration.dbt_target import dbt_target_args, publish_spark_warehouse, relations_of
 from orchestration.defs.warehouse import MART_TABLES
 from orchestration.spark_incremental import SparkFctPlan, plan_fct_build
+from tests.dbt.runner import invoke_dbt, node_results
 from tests.published import Build, copy_home
 
 MONEY_TOLERANCE = 0.005  # "equal to the cent"
@@ -51,34 +51,15 @@ def run_dbt(
     """`dbt <args>` on the Spark target in this process, with the vars semitrade passes (``plan``: the
     fact partitions to re-derive, default: compared with the recorded state); every node's result.
     A dbt that cannot start fails the test with its exception."""
-    from dbt.cli.main import dbtRunner  # noqa: PLC0415 - dbt is slow to import
-
-    project = dbt_project_dir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SEMITRADE_HOME", str(store.home))
-        mp.delenv("SEMITRADE_WAREHOUSE_PATH", raising=False)
-        mp.setenv("SEMITRADE_SPARK_SHUFFLE_PARTITIONS", "2")  # the sample is small: fewer, larger tasks
-        mp.chdir(project)
-        res = dbtRunner().invoke(
-            [
-                *args,
-                "--project-dir",
-                str(project),
-                "--profiles-dir",
-                str(project),
-                "--target-path",
-                str(target_path),
-                *dbt_target_args("spark", store, plan),
-            ]
-        )
+    env = {
+        "SEMITRADE_HOME": str(store.home),
+        "SEMITRADE_WAREHOUSE_PATH": None,
+        "SEMITRADE_SPARK_SHUFFLE_PARTITIONS": "2",  # the sample is small: fewer, larger tasks
+    }
+    res = invoke_dbt([*args, *dbt_target_args("spark", store, plan)], env=env, target_path=target_path)
     if res.exception is not None:
         pytest.fail(f"dbt {' '.join(args)} on Spark could not run: {res.exception}")
-    # the nodes of the project (the on-run-start hooks are operations: not counted)
-    return [
-        (r.node.unique_id, str(r.status), str(r.message or ""))
-        for r in res.result or []
-        if not r.node.unique_id.startswith("operation.")
-    ]
+    return [(r.unique_id, r.status, r.message) for r in node_results(res)]
 
 
 def failed(results: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:

@@ -6,18 +6,14 @@ ingest/comtrade/schema.py, ingest/japan/parse.py, ingest/fx/rates.py): Korea Cus
 semiconductor-grade HF (HSK10 2811111000) from Japan with the 0 kg / 0 USD months of August and
 September 2019, Korea's Comtrade reports of the same trade (a 0 month too), and for one key of each
 source a SYNTHETIC sample vintage fetched later than the published one. One `dbt build` of the affected
-models (tests and unit tests included) must pick the published rows and keep the zeros; a second,
-after a sample row with a key of its own lands in a copy of the home, must fail on
-assert_no_mixed_origins.
+models (tests and unit tests included) must pick the published rows and keep the zeros; a second, into
+a copy of the warehouse after a sample row with a key of its own lands in the lake, must fail on
+assert_no_mixed_origins. dbt runs in this process, on one parse of the project (tests/dbt/runner.py).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +25,8 @@ from ingest.comtrade.schema import LAKE_SCHEMA as COMTRADE_SCHEMA
 from ingest.fx.rates import LAKE_SCHEMA as FX_SCHEMA
 from ingest.japan.parse import LAKE_SCHEMA as JAPAN_SCHEMA
 from ingest.kcs.parse import LAKE_SCHEMA as KCS_SCHEMA
-from ingest.reference import dbt_project_dir
+from tests.dbt.runner import DbtCall, DuckDbt
 
-DBT = str(Path(sys.executable).parent / "dbt")
 KOREA, JAPAN, CHINA, WORLD = 410, 392, 156, 0
 HF_GRADE = "2811111000"  # Korea Customs' semiconductor-grade hydrogen fluoride line
 SELECT = (
@@ -145,27 +140,31 @@ def _build_lake(home: Path) -> None:
     _write(lake / "fx/monthly_rates/vintage=none.parquet", [], FX_SCHEMA)
 
 
-def _dbt_build(home: Path, db: Path, work: Path, select: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"SEMITRADE_HOME": str(home), "SEMITRADE_WAREHOUSE_PATH": str(db)}
-    cmd = [
-        DBT, "build", "--select", *select.split(), "--indirect-selection", "cautious",
-        "--project-dir", str(dbt_project_dir()), "--profiles-dir", str(dbt_project_dir()),
-        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-    ]  # fmt: skip
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+def _dbt_build(dbt: DuckDbt, warehouse: Path, select: str) -> DbtCall:
+    """`dbt build` of ``select`` (tests cautious) into ``warehouse``, in this process."""
+    return dbt("build", "--select", *select.split(), "--indirect-selection", "cautious", warehouse=warehouse)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The home after one `dbt build` of the affected models (and their tests) over the small lake."""
+def dbt(tmp_path_factory: pytest.TempPathFactory) -> DuckDbt:
+    """dbt in this process on the module's home (one parse), after one `dbt build` of the affected
+    models (and their tests) over the small lake into the home's build.duckdb."""
     work = tmp_path_factory.mktemp("real_first")
     home = work / "data"
     _build_lake(home)
     db = home / "warehouse" / "build.duckdb"
     db.parent.mkdir(parents=True)
-    done = _dbt_build(home, db, work, SELECT)
-    assert done.returncode == 0, f"dbt build failed:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}"
-    yield home
+    runner = DuckDbt(home, work)
+    done = _dbt_build(runner, db, SELECT)
+    assert done.success, f"dbt build failed:\n{done.log[-6000:]}"
+    assert done.results and {r.status for r in done.results} <= {"success", "pass"}, done.results
+    return runner
+
+
+@pytest.fixture(scope="module")
+def built(dbt: DuckDbt) -> Path:
+    """The home after that build."""
+    return dbt.home
 
 
 def _rows(home: Path, sql: str, params: list[object] | None = None) -> list[tuple]:
@@ -261,21 +260,31 @@ def test_the_preferred_mart_keeps_one_report_per_flow(built: Path) -> None:
     assert total == [(200 + 1050 + 300 + 7000 + 0 + 0,)]
 
 
-def test_a_sample_row_beside_published_ones_fails_the_build(built: Path, tmp_path: Path) -> None:
-    # GIVEN a copy of the built home where a SAMPLE line with a key of its own (October) lands
-    home = tmp_path / "data"
-    shutil.copytree(built, home)
+def test_a_sample_row_beside_published_ones_fails_the_build(dbt: DuckDbt, tmp_path: Path) -> None:
+    # GIVEN the built home where a SAMPLE line with a key of its own (October) lands, and a copy of its
+    # warehouse (the home's own stays as built; the lake file leaves again at the end)
+    db = tmp_path / "warehouse" / "build.duckdb"  # the home's file name: its parsed manifest serves
+    db.parent.mkdir()
+    shutil.copyfile(dbt.home / "warehouse" / "build.duckdb", db)
+    stray_file = dbt.home / "lake/kcs/trade/year=2019/hs=281111/vintage=stray.parquet"
     stray = [_kcs_line("201910", "JP", HF_GRADE, 0, 5, **_lineage("sample", "kcs_sample_oct", SAMPLE_FETCH))]
-    _write(home / "lake/kcs/trade/year=2019/hs=281111/vintage=stray.parquet", stray, KCS_SCHEMA)
-    # WHEN the models over the lake are rebuilt (the staging views too: they name the lake's path) with
-    # the mixed-origin test; the seeds are already in the copied warehouse
-    done = _dbt_build(
-        home,
-        home / "warehouse" / "build.duckdb",
-        tmp_path,
-        "+fct_trade_flows +fct_trade_flows_national_detail assert_no_mixed_origins --exclude resource_type:seed",
-    )
+    _write(stray_file, stray, KCS_SCHEMA)
+    try:
+        # WHEN the models over the lake are rebuilt into the copy (the staging views too: they name the
+        # lake's path) with the mixed-origin test; the seeds are already in the copied warehouse
+        done = _dbt_build(
+            dbt,
+            db,
+            "+fct_trade_flows +fct_trade_flows_national_detail assert_no_mixed_origins --exclude resource_type:seed",
+        )
+    finally:
+        stray_file.unlink()
     # THEN the build fails on assert_no_mixed_origins, naming both tables
-    assert done.returncode == 1, done.stdout[-3000:]
-    assert "Failure in test assert_no_mixed_origins" in done.stdout
-    assert "Got 2 results, configured to fail if != 0" in done.stdout
+    assert not done.success, done.log[-3000:]
+    failing = done.result("assert_no_mixed_origins")
+    assert (failing.status, failing.failures) == ("fail", 2)
+    assert [r.name for r in done.results if r.status not in ("success", "pass")] == [
+        "assert_no_mixed_origins"
+    ]
+    assert "Failure in test assert_no_mixed_origins" in done.log
+    assert "Got 2 results, configured to fail if != 0" in done.log

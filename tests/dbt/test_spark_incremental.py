@@ -17,8 +17,7 @@ import pytest
 from ingest.config import Paths
 from orchestration.dbt_target import spark_mart_dir
 from orchestration.spark_incremental import partition_of, plan_fct_build
-from tests.dbt.spark_build import SparkBuild, failed, run_dbt
-from tests.dbt.test_incremental_fct import (
+from tests.dbt.incremental import (
     CHINA_PARTITION,
     DROPPED,
     V1_FETCHED,
@@ -29,6 +28,7 @@ from tests.dbt.test_incremental_fct import (
     land_china,
     latest_of,
 )
+from tests.dbt.spark_build import SparkBuild, failed, run_dbt
 
 CHINA = ("A", 2010, 156)
 KOREA_M_2019 = ("M", 2019, 410)

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,9 +15,7 @@ import pytest
 from ingest.comtrade.parse import parse_landed
 from ingest.config import Paths
 from ingest.landing import land
-from ingest.reference import dbt_project_dir
-
-DBT = str(Path(sys.executable).parent / "dbt")
+from tests.dbt.runner import DuckDbt
 
 
 def _land_vintage(store: Paths, body: dict, fetched: datetime) -> None:
@@ -38,25 +33,16 @@ def _land_vintage(store: Paths, body: dict, fetched: datetime) -> None:
     parse_landed(store, entry)
 
 
-def _staging(store: Paths, tmp_path: Path, as_of: str | None) -> dict[tuple[int, str], float]:
-    db = tmp_path / f"wh_{as_of or 'latest'}.duckdb"
-    env = os.environ | {"SEMITRADE_HOME": str(store.home), "SEMITRADE_WAREHOUSE_PATH": str(db)}
-    cmd = [
-        DBT,
-        "run",
-        "--select",
-        "stg_comtrade__records",
-        "--project-dir",
-        str(dbt_project_dir()),
-        "--profiles-dir",
-        str(dbt_project_dir()),
-        "--target-path",
-        str(tmp_path / f"target_{as_of}"),
-    ]
+def _staging(dbt: DuckDbt, as_of: str | None) -> dict[tuple[int, str], float]:
+    """stg_comtrade__records built (with var as_of when given) into a warehouse file of its own."""
+    db = dbt.work / f"wh_{as_of or 'latest'}" / "build.duckdb"  # one file name: one parse
+    db.parent.mkdir()
+    args = ["run", "--select", "stg_comtrade__records"]
     if as_of:
-        cmd += ["--vars", json.dumps({"as_of": as_of})]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-2000:]
+        args += ["--vars", json.dumps({"as_of": as_of})]
+    done = dbt(*args, warehouse=db)
+    assert done.success, done.log[-2000:]
+    assert [(r.name, r.status) for r in done.results] == [("stg_comtrade__records", "success")]
     with duckdb.connect(str(db), read_only=True) as con:
         rows = con.execute(
             "select partner_code, flow_code, primary_value from main_staging.stg_comtrade__records"
@@ -77,9 +63,10 @@ def test_latest_vintage_wins_and_as_of_returns_the_earlier_one(
     original = {(r["partnerCode"], r["flowCode"]): r["primaryValue"] for r in v1["data"]}
     revised = {(r["partnerCode"], r["flowCode"]): r["primaryValue"] for r in v2["data"]}
     # WHEN staging is built without and with as_of
-    latest = _staging(store, tmp_path, None)
-    before_revision = _staging(store, tmp_path, "2020-12-31")
-    before_anything = _staging(store, tmp_path, "2019-12-31")
+    dbt = DuckDbt(store.home, tmp_path)  # one parse of the project, reused with each var
+    latest = _staging(dbt, None)
+    before_revision = _staging(dbt, "2020-12-31")
+    before_anything = _staging(dbt, "2019-12-31")
     # THEN each record appears once: the revision by default, the first vintage as of end-2020, nothing before
     assert latest == pytest.approx(revised)
     assert before_revision == pytest.approx(original)

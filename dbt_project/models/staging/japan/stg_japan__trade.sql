@@ -5,9 +5,7 @@ with
 
 source as (
 
-    select * from {{ source('japan', 'trade') }}
-    -- files the quality gate blocked are not published (docs/data-quality.md)
-    where source_file not in ({{ gate_blocked_source_files('japan', 'trade') }})
+    {{ gated_source('japan', 'trade') }}
 
 ),
 

@@ -11,9 +11,7 @@ with
 
 source as (
 
-    select * from {{ source('kcs', 'trade') }}
-    -- files the quality gate blocked are not published (docs/data-quality.md)
-    where source_file not in ({{ gate_blocked_source_files('kcs', 'trade') }})
+    {{ gated_source('kcs', 'trade') }}
 
 ),
 
