@@ -44,20 +44,33 @@ def test_shares_memory_tells_one_address_space_from_two() -> None:
         os.waitpid(child, 0)
 
 
+_PARENT = f"""
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", {_HOLD!r}], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+print(child.pid, child.stdout.readline().strip(), flush=True)
+sys.stdin.read()
+child.communicate("")
+"""
+
+
 def test_tree_rss_counts_a_child_with_its_own_memory() -> None:
-    # GIVEN a child process holding 200 MB it wrote
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _HOLD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    # GIVEN a parent process whose only child holds 200 MB it wrote (a tree of its own: the test
+    # process may have other children, e.g. the session's Spark JVM)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        me = psutil.Process()
-        own = me.memory_info().rss
-        # WHEN this process's tree is summed
-        total = tree_rss(me)
+        assert parent.stdout is not None
+        pid, ready = parent.stdout.readline().split()
+        assert ready == "ready"
+        tree = psutil.Process(parent.pid)
+        assert [c.pid for c in tree.children(recursive=True)] == [int(pid)]
+        own = tree.memory_info().rss
+        # WHEN the parent's tree is summed
+        total = tree_rss(tree)
         # THEN the child's 200 MB are in it, once
-        child = psutil.Process(proc.pid).memory_info().rss
+        child = psutil.Process(int(pid)).memory_info().rss
         assert child > 200 * 2**20
         assert own + child * 0.95 <= total <= own + child * 1.05 + 50 * 2**20
     finally:
-        proc.communicate("")
+        parent.communicate("")
