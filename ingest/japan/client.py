@@ -31,6 +31,10 @@ Direction = Literal["export", "import"]
 DIRECTION_CODE = {"export": "1", "import": "2"}
 REQUIRED_COLUMNS = ("Exp or Imp", "Year", "HS", "Country", "Unit1", "Unit2")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# MOF's codes, in the CSVs and in e-Stat alike: the 9-digit statistical code (HS6 + 3 national digits)
+# and the 3-digit country code.
+HS9_CODE = re.compile(r"^\d{9}$")
+COUNTRY_CODE = re.compile(r"^\d{3}$")
 
 
 class JapanError(RuntimeError):

@@ -32,7 +32,7 @@ from typing import Any
 import requests
 
 from ingest.http import PoliteHttp, RetriesExhaustedError, TransientError, looks_like_html, short
-from ingest.japan.client import check_direction
+from ingest.japan.client import COUNTRY_CODE, check_direction
 
 DEFAULT_ESTAT_BASE_URL = "https://api.e-stat.go.jp/rest/3.0/app/json"
 MAX_LIMIT = 100_000  # e-Stat: at most 100,000 cells per response
@@ -61,7 +61,6 @@ ESTAT_TABLES: tuple[tuple[str, int, int, str], ...] = (
 log = logging.getLogger(__name__)
 
 _HS = re.compile(r"^\d{2,9}$")
-_COUNTRY = re.compile(r"^\d{3}$")
 
 
 class EstatError(RuntimeError):
@@ -141,7 +140,7 @@ def plan_queries(
     bad = [c for c in codes if not _HS.match(c)]
     if bad:
         raise EstatError(f"HS codes {bad} are not 2 to 9 digits")
-    bad = [p for p in partners or () if not _COUNTRY.match(p)]
+    bad = [p for p in partners or () if not COUNTRY_CODE.match(p)]
     if bad:
         raise EstatError(f"partners {bad} are not 3-digit MOF country codes (103 = Korea)")
     areas = [AREA_PREFIX + p for p in sorted(set(partners or ()))]

@@ -27,6 +27,7 @@ import polars as pl
 
 from ingest import lake
 from ingest.config import Paths
+from ingest.japan.client import HS9_CODE
 from ingest.japan.estat import AREA_PREFIX, EstatFormatError, read_result, time_code, values_of
 from ingest.japan.parse import DATASET, LAKE_SCHEMA, SOURCE, known_countries, may_be_unpublished
 from ingest.landing import LandedFile
@@ -41,7 +42,6 @@ MONTH_CODES: dict[str, tuple[int, str]] = {
 ABSENT = frozenset({"", "-", "－", "…", "...", "x", "X", "***", "*"})
 _WHOLE = re.compile(r"^\d+$")
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
-_HS9 = re.compile(r"^\d{9}$")
 _AREA = re.compile(rf"^{AREA_PREFIX}\d{{3}}$")
 
 
@@ -146,7 +146,7 @@ def _check(line: _Line, scope: tuple[str, ...], partners: tuple[str, ...]) -> st
     """Why a line breaks the contract, or None."""
     if line.problem:
         return line.problem
-    if not _HS9.match(line.hs9):
+    if not HS9_CODE.match(line.hs9):
         return "@cat01 is not a 9-digit statistical code"
     if not _requested(line.hs9, scope):
         return f"@cat01 was not requested (scope {','.join(scope)})"

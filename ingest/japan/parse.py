@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +22,16 @@ import polars as pl
 
 from ingest import lake, reference
 from ingest.config import Paths
-from ingest.japan.client import DATASET, DIRECTION_CODE, MONTHS, SOURCE, JapanFormatError, decode_csv
+from ingest.japan.client import (
+    COUNTRY_CODE,
+    DATASET,
+    DIRECTION_CODE,
+    HS9_CODE,
+    MONTHS,
+    SOURCE,
+    JapanFormatError,
+    decode_csv,
+)
 from ingest.landing import LandedFile
 
 LAKE_SCHEMA = pl.Schema(
@@ -111,10 +119,6 @@ def may_be_unpublished(year: int, month: int, fetched_at: str) -> bool:
     return fetched < release_by
 
 
-_HS9 = re.compile(r"^\d{9}$")
-_COUNTRY = re.compile(r"^\d{3}$")
-
-
 def validate_row(row: dict[str, str], params: dict[str, Any]) -> str | None:
     """Why a CSV row breaks the contract, or None (the HS code is expected already unquoted)."""
     flow = row["Exp or Imp"].strip()
@@ -125,9 +129,9 @@ def validate_row(row: dict[str, str], params: dict[str, Any]) -> str | None:
         return f"Exp or Imp {flow} does not match the file's direction {params['direction']}"
     if params.get("year") and row["Year"].strip() != params["year"]:
         return f"Year {row['Year']!r} is not the file's year {params['year']}"
-    if not _HS9.match(row["HS"]):
+    if not HS9_CODE.match(row["HS"]):
         return f"HS {row['HS']!r} is not a 9-digit statistical code"
-    if not _COUNTRY.match(row["Country"].strip()):
+    if not COUNTRY_CODE.match(row["Country"].strip()):
         return f"Country {row['Country']!r} is not a 3-digit customs code"
     if row["Country"].strip() not in known_countries():
         return f"Country {row['Country']} is not in the japan_customs_country_codes seed"

@@ -7,9 +7,8 @@ from ingest.comtrade import sample
 from ingest.comtrade.parse import DATASET, SOURCE, parse_landed
 from ingest.comtrade.schema import LAKE_SCHEMA
 from ingest.config import Paths
-from ingest.lake import ensure_dataset
-from ingest.landing import read_manifest
 from ingest.scope import load_scope
+from orchestration.defs.layers import lake_asset, landing_asset, parse_landed_files
 from orchestration.defs.metadata import lake_metadata
 from orchestration.resources import ComtradeApi, SemitradeStore
 
@@ -37,24 +36,17 @@ def _resolve_mode(mode: str, api: ComtradeApi) -> str:
     return mode
 
 
-@dg.asset(
-    key=["comtrade", "landed_responses"],
-    group_name="landing",
-    kinds={"python", "json"},
-    description=(
-        "Raw UN Comtrade `get` responses under landing/comtrade/records/, one per reporter × frequency × "
-        "year (12 periods a call), exactly as received, with a manifest line each (source, parameters "
-        "without keys, sha256, fetched_at, origin). Offline: the SYNTHETIC sample. Lands only: "
-        "comtrade/lake_records parses."
-    ),
-)
+@landing_asset(["comtrade", "landed_responses"], kinds={"python", "json"})
 def comtrade_landed_responses(
     context: dg.AssetExecutionContext,
     config: ComtradeLandingConfig,
     store: SemitradeStore,
     comtrade_api: ComtradeApi,
 ) -> dg.MaterializeResult:
-    """Land the Comtrade responses (grain: one file per reporter × freq × year; values USD)."""
+    """Raw UN Comtrade `get` responses under landing/comtrade/records/, one per reporter × frequency × year
+    (12 periods a call), exactly as received, with a manifest line each (source, parameters without keys,
+    sha256, fetched_at, origin). Offline: the SYNTHETIC sample. Lands only: comtrade/lake_records parses."""
+    # grain: one file per reporter × freq × year; values USD
     mode = _resolve_mode(config.mode, comtrade_api)
     if mode == "live":
         return _land_live(context, store.live_paths(), comtrade_api)
@@ -126,24 +118,15 @@ def _land_live(context: dg.AssetExecutionContext, store: Paths, api: ComtradeApi
     )
 
 
-@dg.asset(
-    key=["comtrade", "lake_records"],
-    deps=[comtrade_landed_responses, dg.AssetKey(["comtrade", "live_records"])],
-    group_name="lake",
-    kinds={"polars", "parquet"},
-    description=(
-        "Typed Comtrade records in lake/comtrade/records/<freq>/<year>/<reporter>/vintage=<sha>.parquet "
-        "(47 fields in snake_case plus lineage: origin, source_file, source_row, vintage, fetched_at), "
-        "parsed from every landed response (sample, live or imported) not yet in the lake: the only asset "
-        "writing this directory. Rows breaking the record contract go to lake/_quarantine with the reason. "
-        "Grain: one row per record as received; values USD."
-    ),
-)
+@lake_asset(SOURCE, DATASET, landed_by=[comtrade_landed_responses, dg.AssetKey(["comtrade", "live_records"])])
 def comtrade_lake_records(context: dg.AssetExecutionContext, store: SemitradeStore) -> dg.MaterializeResult:
-    """Parse every landed Comtrade response not yet in the lake (rows in = kept + quarantined)."""
+    """Typed Comtrade records in lake/comtrade/records/<freq>/<year>/<reporter>/vintage=<sha>.parquet
+    (47 fields in snake_case plus lineage: origin, source_file, source_row, vintage, fetched_at), parsed
+    from every landed response (sample, live or imported) not yet in the lake: the only asset writing this
+    directory. Rows breaking the record contract go to lake/_quarantine with the reason. Grain: one row per
+    record as received; values USD."""
     home = store.paths()
-    ensure_dataset(home, SOURCE, DATASET, LAKE_SCHEMA)
-    results = [parse_landed(home, entry) for entry in read_manifest(home, source=SOURCE, dataset=DATASET)]
+    results = parse_landed_files(home, SOURCE, DATASET, LAKE_SCHEMA, parse_landed)
     if not results:
         context.log.warning(f"no Comtrade responses are landed in {home.home}: the Comtrade lake is empty")
     meta = lake_metadata(

@@ -24,6 +24,7 @@ from ingest.config import paths
 from ingest.reference import semiconductor_hs6
 from ingest.scope import ScopeError, load_scope
 from orchestration.defs.jobs import PARTITIONED_TAG
+from orchestration.defs.layers import landing_asset
 from orchestration.resources import ComtradeApi, SemitradeStore
 
 API_POOL = "comtrade_api"
@@ -79,20 +80,8 @@ def query_for(year: int, reporter: int, config: ComtradeLiveConfig) -> Query:
     )
 
 
-@dg.asset(
-    key=["comtrade", "live_records"],
-    partitions_def=live_partitions,
-    pool=API_POOL,
-    group_name="landing",
-    kinds={"python", "parquet"},
-    tags={PARTITIONED_TAG: "true"},
-    description=(
-        "UN Comtrade records pulled live for one year × reporter partition: raw responses landed in "
-        "landing/comtrade/records (manifest, no key); comtrade/lake_records parses them into "
-        "lake/comtrade/records as a new vintage. A response at the record cap is split, never landed. "
-        "Grain: one Comtrade record; values USD. Needs network; without COMTRADE_API_KEY the preview "
-        "endpoint (500 records a call) is used."
-    ),
+@landing_asset(
+    ["comtrade", "live_records"], partitions_def=live_partitions, kinds={"python", "parquet"}, pool=API_POOL
 )
 def comtrade_live_records(
     context: dg.AssetExecutionContext,
@@ -100,7 +89,10 @@ def comtrade_live_records(
     store: SemitradeStore,
     comtrade_api: ComtradeApi,
 ) -> dg.MaterializeResult:
-    """Land one reporter-year from the Comtrade API in landing/ (resumable); the lake asset parses it."""
+    """UN Comtrade records pulled live for one year × reporter partition: raw responses landed in
+    landing/comtrade/records (manifest, no key); comtrade/lake_records parses them into lake/comtrade/records
+    as a new vintage. A response at the record cap is split, never landed. Grain: one Comtrade record; values
+    USD. Needs network; without COMTRADE_API_KEY the preview endpoint (500 records a call) is used."""
     keys = context.partition_key.keys_by_dimension
     year, reporter = int(keys["year"]), int(keys["reporter"])
     query = query_for(year, reporter, config)
@@ -144,7 +136,6 @@ def comtrade_live_records(
 comtrade_live_job = dg.define_asset_job(
     "comtrade_live",
     selection=[comtrade_live_records],
-    partitions_def=live_partitions,
     tags={"semitrade/api": "comtrade"},
     description="Pull live Comtrade partitions (year × reporter); launched by the availability sensor or a backfill.",
 )

@@ -17,11 +17,9 @@ from ingest.japan.estat_fetch import parse_landed_fetches
 from ingest.kcs import parse as kcs_parse
 from ingest.kcs import sample as kcs_sample
 from ingest.kcs.client import KcsQuery
-from ingest.lake import ensure_dataset
-from ingest.landing import read_manifest
 from ingest.scope import load_scope
 from orchestration.defs import national_live
-from orchestration.defs.jobs import PARTITIONED_TAG
+from orchestration.defs.layers import lake_asset, landing_asset, parse_landed_files
 from orchestration.defs.metadata import lake_metadata
 from orchestration.resources import EstatApi, KcsApi, SemitradeStore
 
@@ -30,6 +28,8 @@ NATIONAL_BANNER = (
     "model (ingest/kcs/sample.py, ingest/japan/sample.py), not published statistics. Rows carry origin = 'sample'."
 )
 MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2015-01-01", end_offset=0)
+# The national samples are generated from the Comtrade sample's model, for its years.
+COMTRADE_LANDED = dg.AssetKey(["comtrade", "landed_responses"])
 
 
 class NationalLandingConfig(dg.Config):
@@ -54,21 +54,13 @@ class FxConfig(dg.Config):
     mode: str = "auto"
 
 
-@dg.asset(
-    key=["kcs", "landed_responses"],
-    deps=[["comtrade", "landed_responses"]],
-    group_name="landing",
-    kinds={"python", "xml"},
-    description=(
-        "Raw Korea Customs getNitemtradeList XML responses under landing/kcs/trade/, one per year × HS6 query, "
-        "with a manifest line each (parameters without the service key). Offline: the SYNTHETIC sample."
-    ),
-)
+@landing_asset(["kcs", "landed_responses"], kinds={"python", "xml"}, deps=[COMTRADE_LANDED])
 def kcs_landed_responses(
     context: dg.AssetExecutionContext, config: NationalLandingConfig, store: SemitradeStore, kcs_api: KcsApi
 ) -> dg.MaterializeResult:
-    """Land Korea Customs responses (grain: one XML per year × HS6 code [× partner]; values USD):
-    live for the scope file, or the SYNTHETIC sample."""
+    """Raw Korea Customs getNitemtradeList XML responses under landing/kcs/trade/, one per year × HS6
+    query, with a manifest line each (parameters without the service key). Offline: the SYNTHETIC sample."""
+    # live for the scope file, or the sample (grain: one XML per year × HS6 code [× partner]; values USD)
     if _mode(config) == "live":
         return national_live.land_kcs_live(context, store.live_paths(), kcs_api)
     context.log.warning(NATIONAL_BANNER)
@@ -80,24 +72,17 @@ def kcs_landed_responses(
     )
 
 
-@dg.asset(
-    key=["japan", "landed_files"],
-    deps=[["comtrade", "landed_responses"]],
-    group_name="landing",
-    kinds={"python", "csv"},
-    description=(
-        "Raw Japan MOF country × HS9 CSV files (Shift_JIS or UTF-8) under landing/japan/trade/, one per year × "
-        "direction and release, with a manifest line each. Offline: the SYNTHETIC sample."
-    ),
-)
+@landing_asset(["japan", "landed_files"], kinds={"python", "csv"}, deps=[COMTRADE_LANDED])
 def japan_landed_files(
     context: dg.AssetExecutionContext,
     config: NationalLandingConfig,
     store: SemitradeStore,
     estat_api: EstatApi,
 ) -> dg.MaterializeResult:
-    """Land Japan MOF trade tables (grain: one file per year × direction [× page]; values thousand yen):
-    live for the scope file (e-Stat API or file download), or the SYNTHETIC sample."""
+    """Raw Japan MOF country × HS9 CSV files (Shift_JIS or UTF-8) under landing/japan/trade/, one per
+    year × direction and release, with a manifest line each. Offline: the SYNTHETIC sample."""
+    # live for the scope file (e-Stat API or file download), or the sample (grain: one file per year ×
+    # direction [× page]; values thousand yen)
     if _mode(config) == "live":
         return national_live.land_japan_live(context, store.live_paths(), estat_api)
     context.log.warning(NATIONAL_BANNER)
@@ -110,26 +95,23 @@ def japan_landed_files(
     )
 
 
-@dg.asset(
-    key=["kcs", "lake_trade"],
-    deps=[kcs_landed_responses, dg.AssetKey(["kcs", "live_monthly"])],
-    group_name="lake",
-    kinds={"polars", "parquet"},
-    description=(
-        "Typed Korea Customs rows in lake/kcs/trade/<year>/<hs>/<cnty>/vintage=<sha>.parquet: month × partner "
-        "ISO2 × HSK10 (HS6 derived), exports and imports in USD and kg, lineage columns. The 총계 total row is "
-        "checked as a control (sum of items = total) and dropped; bad rows go to lake/_quarantine with the reason. "
-        "Parses every landed response (sample or live) not yet in the lake: the only asset writing this directory."
-    ),
+@lake_asset(
+    kcs_parse.SOURCE,
+    kcs_parse.DATASET,
+    landed_by=[kcs_landed_responses, dg.AssetKey(["kcs", "live_monthly"])],
 )
 def kcs_lake_trade(context: dg.AssetExecutionContext, store: SemitradeStore) -> dg.MaterializeResult:
-    """Parse every landed KCS response not yet in the lake (rows in = kept + quarantined)."""
+    """Typed Korea Customs rows in lake/kcs/trade/<year>/<hs>/<cnty>/vintage=<sha>.parquet: month × partner
+    ISO2 × HSK10 (HS6 derived), exports and imports in USD and kg, lineage columns. The 총계 total row is
+    checked as a control (sum of items = total) and dropped; bad rows go to lake/_quarantine with the
+    reason. Parses every landed response (sample or live) not yet in the lake: the only asset writing this
+    directory."""
     home = store.paths()
-    entries = list(read_manifest(home, source=kcs_parse.SOURCE, dataset=kcs_parse.DATASET))
-    ensure_dataset(home, kcs_parse.SOURCE, kcs_parse.DATASET, kcs_parse.LAKE_SCHEMA)
-    if not entries:
+    results = parse_landed_files(
+        home, kcs_parse.SOURCE, kcs_parse.DATASET, kcs_parse.LAKE_SCHEMA, kcs_parse.parse_landed
+    )
+    if not results:
         context.log.warning(f"no Korea Customs responses are landed in {home.home}: its lake is empty")
-    results = [kcs_parse.parse_landed(home, e) for e in entries]
     failed = [r.source_file for r in results if not r.control_ok]
     if failed:
         context.log.warning(
@@ -142,35 +124,30 @@ def kcs_lake_trade(context: dg.AssetExecutionContext, store: SemitradeStore) -> 
     return dg.MaterializeResult(metadata=meta)
 
 
-@dg.asset(
-    key=["japan", "lake_trade"],
-    deps=[japan_landed_files, dg.AssetKey(["japan", "live_monthly"])],
-    group_name="lake",
-    kinds={"polars", "parquet"},
-    description=(
-        "Typed Japan MOF rows in lake/japan/trade/<year>/<direction>/vintage=<sha>.parquet, long form: month × "
-        "HS9 (HS6 derived) × 3-digit country code, values in thousand yen, units and quantities, release stage, "
-        "lineage. Each wide row's year value must equal the sum of its months; bad rows go to the quarantine. "
-        "Parses every landed CSV and e-Stat fetch (sample or live) not yet in the lake: the only asset writing "
-        "this directory."
-    ),
+@lake_asset(
+    japan_parse.SOURCE,
+    japan_parse.DATASET,
+    landed_by=[japan_landed_files, dg.AssetKey(["japan", "live_monthly"])],
 )
 def japan_lake_trade(context: dg.AssetExecutionContext, store: SemitradeStore) -> dg.MaterializeResult:
-    """Parse every landed Japan MOF CSV and e-Stat fetch not yet in the lake (rows in = kept + quarantined,
-    wide rows / lines)."""
+    """Typed Japan MOF rows in lake/japan/trade/<year>/<direction>/vintage=<sha>.parquet, long form: month ×
+    HS9 (HS6 derived) × 3-digit country code, values in thousand yen, units and quantities, release stage,
+    lineage. Each wide row's year value must equal the sum of its months; bad rows go to the quarantine.
+    Parses every landed CSV and e-Stat fetch (sample or live) not yet in the lake: the only asset writing
+    this directory."""
     home = store.paths()
-    entries = list(read_manifest(home, source=japan_parse.SOURCE, dataset=japan_parse.DATASET))
-    ensure_dataset(home, japan_parse.SOURCE, japan_parse.DATASET, japan_parse.LAKE_SCHEMA)
     # CSV files one by one; e-Stat API pages (dataset estat) per fetch, into the same lake dataset (an
     # e-Stat "row" is a line: HS9 × country, as a CSV row is)
-    results = [japan_parse.parse_landed(home, e) for e in entries]
+    results = parse_landed_files(
+        home, japan_parse.SOURCE, japan_parse.DATASET, japan_parse.LAKE_SCHEMA, japan_parse.parse_landed
+    )
     estat_results = parse_landed_fetches(home)
     results += estat_results
     if estat_results:
         context.log.info(
             f"{len(estat_results)} e-Stat fetch(es) in the lake ({sum(r.lines_kept for r in estat_results)} lines kept)"
         )
-    if not entries and not estat_results:
+    if not results:
         context.log.warning(f"no Japan MOF files are landed in {home.home}: its lake is empty")
     meta = lake_metadata(
         home,
@@ -218,21 +195,13 @@ def fx_monthly_rates(
     )
 
 
-@dg.asset(
-    key=["kcs", "live_monthly"],
-    partitions_def=MONTHLY,
-    tags={PARTITIONED_TAG: "true"},
-    group_name="landing",
-    kinds={"python", "xml"},
-    description=(
-        "Live Korea Customs pull for one month: one getNitemtradeList call per semiconductor HS6 code of the "
-        "taxonomy, landed (origin live) in landing/kcs/trade; kcs/lake_trade parses it. Needs DATA_GO_KR_KEY."
-    ),
-)
+@landing_asset(["kcs", "live_monthly"], partitions_def=MONTHLY, kinds={"python", "xml"})
 def kcs_live_monthly(
     context: dg.AssetExecutionContext, store: SemitradeStore, kcs_api: KcsApi
 ) -> dg.MaterializeResult:
-    """Land KCS data for the partition month (grain: month × partner × HSK10; USD)."""
+    """Live Korea Customs pull for one month: one getNitemtradeList call per semiconductor HS6 code of the
+    taxonomy, landed (origin live) in landing/kcs/trade; kcs/lake_trade parses it. Needs DATA_GO_KR_KEY."""
+    # grain: month × partner × HSK10; values USD
     month = context.partition_key[:7].replace("-", "")
     home = store.live_paths()
     scope = load_scope(home)
@@ -252,30 +221,23 @@ def kcs_live_monthly(
     )
 
 
-@dg.asset(
-    key=["japan", "live_monthly"],
-    partitions_def=MONTHLY,
-    tags={PARTITIONED_TAG: "true"},
-    group_name="landing",
-    kinds={"python", "csv"},
-    description=(
-        "Live Japan MOF pull for one month: the year's export and import country × HS9 tables (e-Stat API pages, "
-        "or the CSV download; a new release revises earlier months), landed (origin live); japan/lake_trade "
-        "parses them."
-    ),
-)
+@landing_asset(["japan", "live_monthly"], partitions_def=MONTHLY, kinds={"python", "csv"})
 def japan_live_monthly(
     context: dg.AssetExecutionContext, store: SemitradeStore, estat_api: EstatApi
 ) -> dg.MaterializeResult:
-    """Land the Japan MOF tables of the partition's year (grain: month × HS9 × country; thousand yen)."""
+    """Live Japan MOF pull for one month: the year's export and import country × HS9 tables (e-Stat API
+    pages, or the CSV download; a new release revises earlier months), landed (origin live);
+    japan/lake_trade parses them."""
+    # the tables of the partition's year (grain: month × HS9 × country; values thousand yen)
     year = int(context.partition_key[:4])
     home = store.live_paths()
     pulled = national_live.pull_japan_year(home, year, load_scope(home), estat_api, context.log)
     return dg.MaterializeResult(metadata={"year": year, **pulled})
 
 
-kcs_live_job = dg.define_asset_job("kcs_live", selection=[kcs_live_monthly], partitions_def=MONTHLY)
-japan_live_job = dg.define_asset_job("japan_live", selection=[japan_live_monthly], partitions_def=MONTHLY)
+# The jobs take their partitions (MONTHLY) from the selected asset; the schedules their cadence from those.
+kcs_live_job = dg.define_asset_job("kcs_live", selection=[kcs_live_monthly])
+japan_live_job = dg.define_asset_job("japan_live", selection=[japan_live_monthly])
 
 # Korea Customs publishes a month's full figures around the 15th of the next month.
 kcs_schedule = dg.build_schedule_from_partitioned_job(kcs_live_job, day_of_month=16, hour_of_day=6)
