@@ -15,8 +15,6 @@ from tests.published import (  # noqa: F401 - the session's built homes (fixture
     published_build,
     published_home,
     rebuilt_build,
-    small_build,
-    small_home,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -47,9 +45,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # worker with its whole module; the tests that read a session build (tests/published.py) all go to the
 # worker of group "builds"; the Spark tests (one JVM, one Spark session: tests/dbt/spark_build.py) to
 # the worker of group "spark". Without -n the marks change nothing.
-SESSION_BUILDS = frozenset(
-    {"published_build", "published_home", "small_build", "small_home", "rebuilt_build"}
-)
+SESSION_BUILDS = frozenset({"published_build", "published_home", "rebuilt_build"})
 
 
 def xdist_group_of(item: pytest.Item) -> str:

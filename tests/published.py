@@ -1,18 +1,20 @@
-"""The session's built homes: three runs of the main job in the whole suite, and every test reads their
-result or works on a copy. Registered in tests/conftest.py:
+"""The session's built homes: two full runs of the main job (with the live end-to-end test's, three in
+the whole suite), and every test reads their result or works on a copy. Registered in tests/conftest.py:
 
-- `published_build` / `published_home`: the SHARED sample slice (Korea, Japan, China; monthly
-  2018–2020; annual 2006, 2007 and 2018–2020: the Korea–Japan corridor, the July 2019 shock, both
-  sides of the HS2007 break and all three years the indicators compare). Read by the serving tests,
-  the pipeline, indicator and BI-serving tests.
-- `small_build` / `small_home`: Korea and Japan, monthly 2019 and annual 2005–2024 (five HS versions),
-  with every national source, plus three bad Comtrade files landed before the run (`land_bad_inputs`:
-  one the gate blocks, one with a quarantined row, one quarantined whole). Read by the national,
-  reference, quality-gate and incremental-build tests.
+- `published_build` / `published_home`: before the run, three bad Comtrade files (`land_bad_inputs`: one
+  the gate blocks, one with a quarantined row, one quarantined whole) and the Korea and Japan annual
+  series 2005–2024 (`LONG_SERIES`: five HS versions) are landed; then the main job runs on the SHARED
+  slice (Korea, Japan, China; monthly 2018–2020; annual 2006, 2007 and 2018–2020: the Korea–Japan
+  corridor, the July 2019 shock, both sides of the HS2007 break and all three years the indicators
+  compare) with every national source (Korea Customs and Japan MOF for the monthly years, the ECB
+  rates). China's annual 2010 stays out: the incremental-build tests (DuckDB and Spark) land it as a new
+  partition (tests/dbt/incremental.py). Read by the serving, pipeline, indicator, national, reference,
+  quality-gate, incremental-build, BI-serving and Spark tests.
 - `rebuilt_build`: a copy of the published home whose Comtrade lake and publication are removed; the
   main job runs on it with a disk failure injected on the 4th lake file (it fails), then again while two
-  reader processes query a previous publication (the small build's file) at its serving path. Read by
-  the idempotency and crash tests (its marts must equal `published_build`'s) and the BI-serving test.
+  reader processes query a previous publication at its serving path (`earlier_publication`: the
+  published file without China's reports, made with DuckDB, no run). Read by the idempotency and
+  crash tests (its marts must equal `published_build`'s) and the BI-serving test.
 
 Session homes are read-only: a test that changes a home works on `copy_home(...)` of it. A copied home
 is a complete home, but the incremental fact's lake-file inventory holds absolute paths, so the first
@@ -37,6 +39,7 @@ import duckdb
 import pytest
 
 from ingest import atomic
+from ingest.comtrade.sample import SampleScope, land_sample
 from ingest.config import Paths
 from ingest.landing import land
 
@@ -49,14 +52,26 @@ SHARED_SCOPE = {
     "monthly_years": [2018, 2019, 2020],
     "annual_years": [2006, 2007, 2018, 2019, 2020],
 }
-SMALL_SCOPE = {
-    "mode": "sample",
-    "reporters": [410, 392],
-    "monthly_years": [2019],
-    "annual_years": list(range(2005, 2025)),
-}
+# Landed before the published build's run: Korea's and Japan's annual reports 2005–2024, in the five HS
+# versions of those years (China's annual 2010 stays out of the build: tests/dbt/incremental.py)
+LONG_SERIES = SampleScope(reporters=(410, 392), monthly_years=(), annual_years=tuple(range(2005, 2025)))
+
+
+# (freq, year, reporter) of every Comtrade sample file the published build landed (one file each)
+SAMPLE_PARTITIONS = frozenset(
+    (freq, year, reporter)
+    for reporters, monthly, annual in (
+        (SHARED_SCOPE["reporters"], SHARED_SCOPE["monthly_years"], SHARED_SCOPE["annual_years"]),
+        (LONG_SERIES.reporters, LONG_SERIES.monthly_years, LONG_SERIES.annual_years),
+    )
+    for reporter in reporters
+    for freq, years in (("M", monthly), ("A", annual))
+    for year in years
+)
 BAD_INPUTS = Path(__file__).parent / "fixtures" / "bad_inputs" / "comtrade"
 UNKNOWN_REPORTER = 999
+BAD_REPORTERS = {"blocked": UNKNOWN_REPORTER, "quarantined_row": 842, "quarantined_file": 843}  # monthly 2019
+CHINA = 156  # its reports are left out of the earlier publication the readers start on
 CRASH_ON_LAKE_FILE = 4
 
 
@@ -78,6 +93,7 @@ class Rebuild:
     """`rebuilt_build`: the crashed run and what it left, the rerun, and what the readers saw meanwhile."""
 
     store: Paths
+    previous: Path  # the earlier publication copied to the serving path before the rerun
     crashed: dg.ExecuteInProcessResult
     crash_lake_writes: int  # Comtrade lake files the crashed run tried to rename into place
     crash_left_serving: bool  # a serving file existed after the crashed run
@@ -153,17 +169,17 @@ def land_bad_inputs(store: Paths) -> dict[str, str]:
     blocks), "quarantined_row" (reporter 842, one good row and one negative value the parser quarantines)
     and "quarantined_file" (reporter 843, empty, quarantined whole). Returns their landing paths by role."""
     inputs = {
-        "blocked": ("reporter=999", _as_reporter("unknown_reporter.json", UNKNOWN_REPORTER)),
-        "quarantined_row": ("reporter=842", _as_reporter("negative_values.json", 842)),
-        "quarantined_file": ("reporter=843", (BAD_INPUTS / "empty.json").read_bytes()),
+        "blocked": _as_reporter("unknown_reporter.json", BAD_REPORTERS["blocked"]),
+        "quarantined_row": _as_reporter("negative_values.json", BAD_REPORTERS["quarantined_row"]),
+        "quarantined_file": (BAD_INPUTS / "empty.json").read_bytes(),
     }
     out = {}
-    for role, (part, content) in inputs.items():
+    for role, content in inputs.items():
         entry, _ = land(
             store,
             source="comtrade",
             dataset="records",
-            partition=f"freq=M/year=2019/{part}",
+            partition=f"freq=M/year=2019/reporter={BAD_REPORTERS[role]}",
             stem=f"bad_{role}",
             content=content,
             params={"test": role},
@@ -251,10 +267,20 @@ def _crash_on_lake_file(n: int) -> tuple[Callable[[Any, Any], None], list[Any]]:
     return flaky_replace, calls
 
 
-def rebuild_with_readers(source: Paths, previous: Paths, dst: Path, scope: dict[str, object]) -> Rebuild:
+def earlier_publication(source: Paths, dst: Path) -> Path:
+    """A smaller publication than ``source``'s at ``dst``: a copy of its serving file without China's
+    reports in fct_trade_flows (made with DuckDB, no run of the job), for `rebuilt_build`'s readers."""
+    shutil.copyfile(source.serving_db, dst)
+    with duckdb.connect(str(dst)) as con:
+        con.execute("delete from main.fct_trade_flows where reporter_code = ?", [CHINA])
+        con.execute("checkpoint")
+    return dst
+
+
+def rebuild_with_readers(source: Paths, previous: Path, dst: Path, scope: dict[str, object]) -> Rebuild:
     """Copy ``source`` to ``dst`` without its Comtrade lake and publication, run the main job with a disk
-    failure on the CRASH_ON_LAKE_FILE-th lake file, publish ``previous``'s serving file in its place, then
-    run the job again while two readers query it."""
+    failure on the CRASH_ON_LAKE_FILE-th lake file, publish the serving file ``previous`` in its place,
+    then run the job again while two readers query it."""
     store = copy_home(source, dst)
     shutil.rmtree(store.lake / "comtrade" / "records")
     store.serving_db.unlink()
@@ -266,7 +292,7 @@ def rebuild_with_readers(source: Paths, previous: Paths, dst: Path, scope: dict[
     crash_left_tmp = sorted(str(p) for p in store.home.rglob("*") if p.name.endswith(".tmp"))
 
     # an earlier, smaller publication at the serving path, read-only as the job publishes it
-    shutil.copyfile(previous.serving_db, store.serving_db)
+    shutil.copyfile(previous, store.serving_db)
     os.chmod(store.serving_db, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
     before = snapshot(store.serving_db)
     work = dst.parent / "readers"
@@ -296,6 +322,7 @@ def rebuild_with_readers(source: Paths, previous: Paths, dst: Path, scope: dict[
             proc.wait(timeout=30)
     return Rebuild(
         store=store,
+        previous=previous,
         crashed=crashed,
         crash_lake_writes=len(calls),
         crash_left_serving=crash_left_serving,
@@ -311,8 +338,12 @@ def rebuild_with_readers(source: Paths, previous: Paths, dst: Path, scope: dict[
 
 @pytest.fixture(scope="session")
 def published_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """The main job landed, parsed, built and published the SHARED sample slice (read-only)."""
-    return build_home(tmp_path_factory.mktemp("published") / "data", SHARED_SCOPE, "shared sample slice")
+    """The three bad Comtrade files and the Korea–Japan annual series landed, then the main job on the
+    SHARED sample slice with every national source (read-only; see the module docstring)."""
+    home = tmp_path_factory.mktemp("published") / "data"
+    bad = land_bad_inputs(Paths(home))
+    land_sample(Paths(home), LONG_SERIES)
+    return replace(build_home(home, SHARED_SCOPE, "published sample slice"), bad_inputs=bad)
 
 
 @pytest.fixture(scope="session")
@@ -322,24 +353,10 @@ def published_home(published_build: Build) -> Iterator[Paths]:
 
 
 @pytest.fixture(scope="session")
-def small_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """The three bad Comtrade files landed, then the main job on SMALL_SCOPE (Korea and Japan, monthly
-    2019 and annual 2005–2024) with every national source (read-only)."""
-    home = tmp_path_factory.mktemp("small") / "data"
-    bad = land_bad_inputs(Paths(home))
-    return replace(build_home(home, SMALL_SCOPE, "small sample slice"), bad_inputs=bad)
-
-
-@pytest.fixture(scope="session")
-def small_home(small_build: Build) -> Paths:
-    """The SEMITRADE_HOME of `small_build` (read-only; copy it with `copy_home` to change it)."""
-    return small_build.store
-
-
-@pytest.fixture(scope="session")
-def rebuilt_build(
-    published_build: Build, small_build: Build, tmp_path_factory: pytest.TempPathFactory
-) -> Rebuild:
+def rebuilt_build(published_build: Build, tmp_path_factory: pytest.TempPathFactory) -> Rebuild:
     """The published home rebuilt after a crash, watched by two readers (see the module docstring)."""
+    previous = earlier_publication(
+        published_build.store, tmp_path_factory.mktemp("previous") / "semitrade.duckdb"
+    )
     dst = tmp_path_factory.mktemp("rebuilt") / "data"
-    return rebuild_with_readers(published_build.store, small_build.store, dst, SHARED_SCOPE)
+    return rebuild_with_readers(published_build.store, previous, dst, SHARED_SCOPE)

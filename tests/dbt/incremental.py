@@ -21,18 +21,13 @@ from ingest.comtrade.parse import parse_landed
 from ingest.config import Paths
 from ingest.landing import LandedFile, land
 from tests.dbt.runner import DbtCall, DuckDbt
+from tests.published import BAD_REPORTERS, SAMPLE_PARTITIONS
 
-SCOPE = {
-    "mode": "sample",
-    "reporters": [410, 392],
-    "monthly_years": [2019],
-    "annual_years": list(range(2005, 2025)),
-}
-# The Comtrade partitions of the small build: Korea and Japan monthly 2019 and annual 2005–2024, and
-# the monthly 2019 partition of reporter 842 (the good row of a bad file the build landed; the gate
-# blocks the file of reporter 999, and reporter 843's file is quarantined whole).
-SMALL_PARTITIONS = {("comtrade", "M", 2019, r) for r in (410, 392, 842)} | {
-    ("comtrade", "A", y, r) for y in range(2005, 2025) for r in (410, 392)
+# The Comtrade partitions of the published build: one per sample file it landed, and the monthly 2019
+# partition of reporter 842 (the good row of a bad file the build landed; the gate blocks the file of
+# reporter 999, and reporter 843's file is quarantined whole).
+PUBLISHED_PARTITIONS = {("comtrade", freq, year, reporter) for freq, year, reporter in SAMPLE_PARTITIONS} | {
+    ("comtrade", "M", 2019, BAD_REPORTERS["quarantined_row"])
 }
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "comtrade" / "data_v1_get_C_A_HS_chn_2010_total.json"
 CHINA = ("comtrade", "A", 2010, 156)  # (source, freq_code, ref_year, reporter_code) of the landed response

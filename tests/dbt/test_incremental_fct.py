@@ -4,8 +4,8 @@ removed lake file, and when nothing changed; and so must the mirror reports down
 (int_mirror__reports, strategy `replace_where`, macros/replace_slices.sql) and the reconciliation
 tables built on them.
 
-The module's home is a copy of the session's small build (tests/published.py: a Dagster `main` run on
-a small slice of the sample); the tests then change the lake and run `dbt run --select
+The module's home is a copy of the session's published build (tests/published.py: a Dagster `main` run
+on a slice of the sample); the tests then change the lake and run `dbt run --select
 fct_trade_flows` against that build file, and compare it with a `--full-refresh` build of a copy.
 The home is shared and the tests run in file order: each one states (and where cheap, sets up) the
 lake it expects, and leaves the blocklist as it found it. dbt runs in this process on a manifest
@@ -27,8 +27,7 @@ from tests.dbt.incremental import (
     CHINA_PARTITION,
     DROPPED,
     MIRROR_LINE,
-    SCOPE,
-    SMALL_PARTITIONS,
+    PUBLISHED_PARTITIONS,
     V1_FETCHED,
     V2_FETCHED,
     chain_sums,
@@ -51,20 +50,20 @@ from tests.dbt.incremental import (
     values,
 )
 from tests.dbt.runner import DbtCall, DuckDbt
-from tests.published import SMALL_SCOPE, Build, copy_home
+from tests.published import Build, copy_home
 
 # -- fixture and helpers -----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def dbt(small_build: Build, tmp_path_factory: pytest.TempPathFactory) -> DuckDbt:
+def dbt(published_build: Build, tmp_path_factory: pytest.TempPathFactory) -> DuckDbt:
     """dbt in this process on the module's home (one parse of the project for the module), with its
     targets, per-call logs and the copies for full refreshes outside the data home. The home: a copy of
-    the session's small build, in which the reconciliation chain and every model upstream of it are
+    the session's published build, in which the reconciliation chain and every model upstream of it are
     first rebuilt: the staging views read the lake by absolute path, and so does the lake-file
     inventory of the incremental fact (that build re-derives every partition of the copy)."""
-    assert small_build.result.success and SMALL_SCOPE == SCOPE
-    store = copy_home(small_build.store, tmp_path_factory.mktemp("incremental") / "data")
+    assert published_build.result.success
+    store = copy_home(published_build.store, tmp_path_factory.mktemp("incremental") / "data")
     assert store.build_db.exists()
     runner = DuckDbt(store.home, tmp_path_factory.mktemp("incremental_dbt"))
     upstream = " ".join(f"+{model}" for model in CHAIN.split())
@@ -74,15 +73,15 @@ def dbt(small_build: Build, tmp_path_factory: pytest.TempPathFactory) -> DuckDbt
 
 @pytest.fixture(scope="module")
 def home(dbt: DuckDbt) -> Paths:
-    """Every lake and the build warehouse of Korea + Japan, monthly 2019 and annual 2005–2024 (sample),
-    with the three bad files of tests/published.py: the home of ``dbt``."""
+    """Every lake and the build warehouse of the published build (tests/published.py: the sample's Korea,
+    Japan and China, and the three bad files): the home of ``dbt``."""
     return Paths(dbt.home)
 
 
 @pytest.fixture(scope="module")
-def already_blocked(small_build: Build) -> list[str]:
-    """The files the gate blocked in the small build: the bad file of reporter 999 (tests/published.py)."""
-    return [small_build.bad_inputs["blocked"]]
+def already_blocked(published_build: Build) -> list[str]:
+    """The files the gate blocked in the published build: the bad file of reporter 999 (tests/published.py)."""
+    return [published_build.bad_inputs["blocked"]]
 
 
 # -- tests (file order: each builds on the lake the previous one left) ---------------------------
@@ -91,11 +90,11 @@ def already_blocked(small_build: Build) -> list[str]:
 def test_new_partition_then_revision_rederive_one_partition_and_equal_a_full_rebuild(
     home: Paths, dbt: DuckDbt
 ) -> None:
-    # GIVEN the warehouse the Dagster job built (sample partitions of Korea and Japan, no China)
+    # GIVEN the warehouse the Dagster job built (sample partitions of Korea, Japan and China; not China A/2010)
     db = home.build_db
     before = counts(db)
     assert CHINA not in before
-    assert {k for k in before if k[0] == "comtrade"} == SMALL_PARTITIONS
+    assert {k for k in before if k[0] == "comtrade"} == PUBLISHED_PARTITIONS
     others_before = checksum(db, outside(CHINA))
     v1, v2 = china_bodies()
 

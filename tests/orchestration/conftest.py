@@ -1,3 +1,2 @@
 """Orchestration tests read the session's built homes (tests/published.py: `published_build`,
-`small_build`, `rebuilt_build`, registered in tests/conftest.py) and copy one with `copy_home` before
-changing it."""
+`rebuilt_build`, registered in tests/conftest.py) and copy one with `copy_home` before changing it."""

@@ -1,9 +1,10 @@
-"""End to end for the national statistics: the main job on a small slice (Korea and Japan, monthly 2019).
+"""End to end for the national statistics: the main job on a slice of the sample (Korea and Japan
+reporting, monthly 2018–2020).
 
-The session's small build (tests/published.py: `small_build`) lands the Comtrade, Korea Customs and
-Japan MOF samples and the ECB rates, parses them, runs `dbt build` (models and tests) and publishes;
+The session's published build (tests/published.py: `published_build`) lands the Comtrade, Korea Customs
+and Japan MOF samples and the ECB rates, parses them, runs `dbt build` (models and tests) and publishes;
 the tests read the published file. The national samples follow the Comtrade sample's monthly years
-(2019); the build's annual Comtrade years (2005–2024) and its three bad Comtrade files leave them alone.
+(2018–2020); the build's annual Comtrade years and its three bad Comtrade files leave them alone.
 """
 
 from __future__ import annotations
@@ -16,21 +17,24 @@ import polars as pl
 import pytest
 
 from ingest.config import Paths
-from tests.published import SMALL_SCOPE, Build
+from ingest.kcs import sample as kcs_sample
+from tests.published import SHARED_SCOPE, Build
 
-SCOPE = {
-    "mode": "sample",
-    "reporters": [410, 392],
-    "monthly_years": [2019],
-    "annual_years": list(range(2005, 2025)),
-}
+YEARS = tuple(SHARED_SCOPE["monthly_years"])  # 2018–2020: the years of the national samples
 
 
 @pytest.fixture(scope="module")
-def built(small_build: Build) -> tuple[Paths, dg.ExecuteInProcessResult]:
-    """The small session home (built without ECB_BASE_URL: the sample's rates) and its run (read-only)."""
-    assert SMALL_SCOPE == SCOPE  # the counts below are those of this scope
-    return small_build.store, small_build.result
+def built(published_build: Build) -> tuple[Paths, dg.ExecuteInProcessResult]:
+    """The published session home (built without ECB_BASE_URL: the sample's rates) and its run (read-only)."""
+    # the national samples follow the landed Comtrade sample's monthly years: the counts below are theirs
+    assert kcs_sample.sample_years(published_build.store) == YEARS == (2018, 2019, 2020)
+    return published_build.store, published_build.result
+
+
+@pytest.fixture(scope="module")
+def kcs_hs6() -> list[str]:
+    """The HS6 code of every Korea Customs response the sample generates for YEARS (one file each)."""
+    return [r.query.hs for r in kcs_sample.KcsSampleGenerator().responses(YEARS)]
 
 
 @pytest.fixture(scope="module")
@@ -41,21 +45,23 @@ def con(built: tuple[Paths, dg.ExecuteInProcessResult]) -> Iterator[duckdb.DuckD
 
 
 def test_national_assets_land_and_parse_without_rejects(
-    built: tuple[Paths, dg.ExecuteInProcessResult],
+    built: tuple[Paths, dg.ExecuteInProcessResult], kcs_hs6: list[str]
 ) -> None:
     _, result = built
     failures = [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert result.success, failures
     kcs = result.asset_materializations_for_node("kcs__lake_trade")[0].metadata
-    assert kcs["files_parsed"].value == 26  # one per HS6 code of the 2019 (HS2017) sample
+    # one per year × HS6 code of the sample (26 codes a year in HS2017)
+    assert kcs["files_parsed"].value == len(kcs_hs6) == len(YEARS) * 26
     assert kcs["rows_quarantined"].value == 0 and kcs["files_failing_control_total"].value == 0
     japan = result.asset_materializations_for_node("japan__lake_trade")[0].metadata
-    assert japan["files_parsed"].value == 4  # 2019 export + import, preliminary + confirmed
+    # export + import each year, and the last year's preliminary release before its confirmed one
+    assert japan["files_parsed"].value == 2 * (len(YEARS) + 1) == 8
     assert japan["rows_kept"].value == japan["rows_in"].value > 100
 
 
 def test_national_rows_roll_up_into_fct_trade_flows(
-    built: tuple[Paths, dg.ExecuteInProcessResult], con: duckdb.DuckDBPyConnection
+    built: tuple[Paths, dg.ExecuteInProcessResult], con: duckdb.DuckDBPyConnection, kcs_hs6: list[str]
 ) -> None:
     store, _ = built
     # GIVEN the KCS lake (USD, exports and imports side by side)
@@ -80,7 +86,7 @@ def test_national_rows_roll_up_into_fct_trade_flows(
         "select count(distinct national_code) from fct_trade_flows_national_detail where source = 'kcs'"
     ).fetchone()[0]
     n_hs6 = con.execute("select count(distinct hs6) from fct_trade_flows where source = 'kcs'").fetchone()[0]
-    assert n_codes > n_hs6 == 26
+    assert n_codes > n_hs6 == len(set(kcs_hs6)) == 26
 
 
 def test_a_japan_value_is_converted_at_the_stored_rate(con: duckdb.DuckDBPyConnection) -> None:

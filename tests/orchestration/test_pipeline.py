@@ -1,8 +1,9 @@
 """End to end: every asset materialized into a temporary SEMITRADE_HOME, then checks on the marts.
 
-The home is the session's shared build (tests/published.py: `published_build`): a slice of the sample
-(Korea, Japan, China; monthly 2018–2020; annual years on both sides of the HS2007 break and 2018–2020)
-through the real landing, parser, `dbt build` (models and their tests) and publication.
+The home is the session's published build (tests/published.py: `published_build`): a slice of the
+sample (Korea, Japan, China; monthly 2018–2020; annual years on both sides of the HS2007 break and
+2018–2020; Korea's and Japan's annual series 2005–2024) and three bad files, through the real landing,
+parser, quality gate, `dbt build` (models and their tests) and publication.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import polars as pl
 import pytest
 
 from ingest.config import Paths
+from ingest.quality.verdict import read_blocklist
+from ingest.reference import hs_version_for_year
 from orchestration.cli import main as cli_main
-from tests.published import SHARED_SCOPE, Build
+from tests.published import BAD_REPORTERS, LONG_SERIES, SAMPLE_PARTITIONS, SHARED_SCOPE, Build
 
 SCOPE = SHARED_SCOPE
 
@@ -37,36 +40,51 @@ def con(built: tuple[Paths, dg.ExecuteInProcessResult]) -> Iterator[duckdb.DuckD
         yield connection
 
 
-def test_the_main_job_succeeds_with_all_dbt_tests(built: tuple[Paths, dg.ExecuteInProcessResult]) -> None:
+def test_the_main_job_succeeds_with_all_dbt_tests(
+    built: tuple[Paths, dg.ExecuteInProcessResult], con: duckdb.DuckDBPyConnection
+) -> None:
     _, result = built
     assert result.success
     checks = [e for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert len(checks) >= 20
-    assert all(e.event_specific_data.passed for e in checks)
+    # every check passed but the Comtrade gate, which blocked the bad file landed to be blocked
+    # (tests/quality/test_pipeline_quality.py)
+    failed = [e.event_specific_data for e in checks if not e.event_specific_data.passed]
+    assert [(c.check_name, c.asset_key.to_user_string()) for c in failed] == [
+        ("quality_gate", "comtrade/lake_records")
+    ]
     lake_meta = result.asset_materializations_for_node("comtrade__lake_records")[0].metadata
     reporters, monthly, annual = (len(SCOPE[k]) for k in ("reporters", "monthly_years", "annual_years"))
-    # one file per reporter × (monthly years + annual years)
-    assert lake_meta["files_parsed"].value == reporters * (monthly + annual) == 3 * (3 + 5)
-    assert lake_meta["rows_kept"].value == lake_meta["rows_in"].value
-    assert lake_meta["rows_quarantined"].value == 0
+    # one file per reporter × (monthly years + annual years), Korea's and Japan's annual years outside
+    # the scope, and the three bad files
+    long_series = len(LONG_SERIES.reporters) * len(set(LONG_SERIES.annual_years) - set(SCOPE["annual_years"]))
+    assert len(SAMPLE_PARTITIONS) == reporters * (monthly + annual) + long_series == 3 * (3 + 5) + 2 * 15
+    assert lake_meta["files_parsed"].value == len(SAMPLE_PARTITIONS) + len(BAD_REPORTERS)
+    # the quarantined rows are those of the bad files (a negative value, an empty file): none of the sample
+    quarantined = con.execute("select count(*), count(distinct source_file) from fct_quarantine").fetchone()
+    assert lake_meta["rows_quarantined"].value == quarantined[0] == 2 and quarantined[1] == 2
+    assert lake_meta["rows_kept"].value == lake_meta["rows_in"].value - lake_meta["rows_quarantined"].value
 
 
 def test_fact_rows_equal_the_lake_rows(
     built: tuple[Paths, dg.ExecuteInProcessResult], con: duckdb.DuckDBPyConnection
 ) -> None:
     store, _ = built
-    lake = pl.scan_parquet(str(store.lake / "comtrade" / "records" / "**" / "*.parquet")).collect()
+    # GIVEN the lake without the file the gate blocked
+    blocked = read_blocklist(store, "comtrade", "records")["blocked_source_files"]
+    lake = (
+        pl.scan_parquet(str(store.lake / "comtrade" / "records" / "**" / "*.parquet"))
+        .filter(~pl.col("source_file").is_in(blocked))
+        .collect()
+    )
     n, total = con.execute(
         "select count(*), sum(value_usd) from fct_trade_flows where source = 'comtrade'"
     ).fetchone()
     assert n == lake.height > 10_000
     assert total == pytest.approx(lake["primary_value"].sum(), rel=1e-12)
-    assert (
-        con.execute(
-            "select count(distinct reporter_code) from fct_trade_flows where source = 'comtrade'"
-        ).fetchone()[0]
-        == 3
-    )
+    # the scope's reporters, and the reporter of the bad file with one good row
+    reporters = con.execute("select distinct reporter_code from fct_trade_flows where source = 'comtrade'")
+    assert {r for (r,) in reporters.fetchall()} == {*SCOPE["reporters"], BAD_REPORTERS["quarantined_row"]}
 
 
 def test_every_row_is_labelled_synthetic(con: duckdb.DuckDBPyConnection) -> None:
@@ -109,7 +127,9 @@ def test_products_carry_segments_across_hs_versions(con: duckdb.DuckDBPyConnecti
     rows = dict(
         con.execute("select hs_version, count(distinct segment) from fct_trade_flows group by 1").fetchall()
     )
-    assert rows == {"H2": 3, "H3": 3, "H5": 3}
+    # every HS version of the landed years (HS2002 to HS2022), each with all three segments
+    assert rows == {hs_version_for_year(year): 3 for _, year, _ in SAMPLE_PARTITIONS}
+    assert set(rows) == {"H2", "H3", "H4", "H5", "H6"}
     assert con.execute("select count(*) from fct_trade_flows where segment is null").fetchone()[0] == 0
 
 

@@ -1,9 +1,9 @@
 """The reference layer end to end: HS concordance, HS2022 long series, products and countries.
 
-The session's small build (tests/published.py: `small_build`: landing → lake → `dbt build` with every
-data test and unit test → publication) on a slice of the SYNTHETIC sample: Korea and Japan, annual
-2005–2024 (HS2002 before 2007, then HS2007, 2012, 2017 and 2022 as the sample's reporters switch) and
-monthly 2019.
+The session's published build (tests/published.py: `published_build`: landing → lake → `dbt build` with
+every data test and unit test → publication) on a slice of the SYNTHETIC sample: Korea and Japan, annual
+2005–2024 (HS2002 before 2007, then HS2007, 2012, 2017 and 2022 as the sample's reporters switch), and
+China in the shared years.
 """
 
 from __future__ import annotations
@@ -16,15 +16,9 @@ import openpyxl
 import pytest
 
 from ingest.config import Paths
-from tests.published import SMALL_SCOPE, Build
+from tests.published import LONG_SERIES, Build
 from tests.reference_tables import SHARED
 
-SCOPE = {
-    "mode": "sample",
-    "reporters": [410, 392],
-    "monthly_years": [2019],
-    "annual_years": list(range(2005, 2025)),
-}
 KOREA, JAPAN, TAIWAN_COMTRADE, TAIWAN_ISO = 410, 392, 490, 158
 
 SME_SERIES = """
@@ -45,10 +39,12 @@ SME_SERIES = """
 
 
 @pytest.fixture(scope="module")
-def built(small_build: Build) -> tuple[Paths, dg.ExecuteInProcessResult]:
-    """The small session home (read-only): its twenty annual years 2005–2024 span five HS versions."""
-    assert SMALL_SCOPE == SCOPE  # the years below are those of this scope
-    return small_build.store, small_build.result
+def built(published_build: Build) -> tuple[Paths, dg.ExecuteInProcessResult]:
+    """The published session home (read-only): Korea's and Japan's twenty annual years 2005–2024 span five
+    HS versions."""
+    # the years below are those of this series
+    assert (LONG_SERIES.reporters, LONG_SERIES.annual_years) == ((KOREA, JAPAN), tuple(range(2005, 2025)))
+    return published_build.store, published_build.result
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """End to end: the quality gate, the quarantine table, value conservation, idempotency and crash safety
 of the whole main job (landing → lake → gate → dbt build → publish) on slices of the sample.
 
-The session's small build (tests/published.py: `small_build`) landed three bad files before its run
-(one with an unknown reporter the gate must block, one with a negative value the parser quarantines,
+The session's published build (tests/published.py: `published_build`) landed three bad files before its
+run (one with an unknown reporter the gate must block, one with a negative value the parser quarantines,
 one empty file quarantined whole): the gate, quarantine, summary and data-docs tests read it. The
 session's rebuilt home (`rebuilt_build`) is a copy of the published home without its Comtrade lake and
 publication: the job first runs with a disk failure injected while the lake is written (it fails),
@@ -22,10 +22,7 @@ import pytest
 from ingest.config import Paths
 from ingest.quality.verdict import read_blocklist
 from orchestration.cli import main as cli_main
-from tests.published import CRASH_ON_LAKE_FILE, SMALL_SCOPE, UNKNOWN_REPORTER, Build, Rebuild, failures
-
-SCOPE = SMALL_SCOPE  # Korea and Japan, monthly 2019 and annual 2005–2024, plus the three bad files
-
+from tests.published import BAD_REPORTERS, CRASH_ON_LAKE_FILE, UNKNOWN_REPORTER, Build, Rebuild, failures
 
 CORE_MARTS = {"fct_trade_flows", "dim_country", "dim_flow", "dim_period", "dim_product", "fct_quarantine"}
 
@@ -90,9 +87,9 @@ def _gate_eval(result: dg.ExecuteInProcessResult) -> Any:
     return evals[0]
 
 
-def test_the_job_succeeds_and_the_gate_blocks_only_the_bad_file(small_build: Build) -> None:
-    first = small_build.result
-    assert first.success and SCOPE == SMALL_SCOPE
+def test_the_job_succeeds_and_the_gate_blocks_only_the_bad_file(published_build: Build) -> None:
+    first = published_build.result
+    assert first.success and set(published_build.bad_inputs) == set(BAD_REPORTERS)
     gate = _gate_eval(first)
     # THEN the gate failed as a warning (the rest is published), naming the file and the expectation
     assert not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
@@ -100,8 +97,8 @@ def test_the_job_succeeds_and_the_gate_blocks_only_the_bad_file(small_build: Bui
     assert gate.metadata["files_with_schema_errors"].value == 0
     assert gate.metadata["quarantine_rows_total"].value == 2
     assert "reporter_code" in gate.metadata["failures"].value
-    blocklist = read_blocklist(small_build.store, "comtrade", "records")
-    assert blocklist["blocked_source_files"] == [small_build.bad_inputs["blocked"]]
+    blocklist = read_blocklist(published_build.store, "comtrade", "records")
+    assert blocklist["blocked_source_files"] == [published_build.bad_inputs["blocked"]]
     (failed,) = [f for v in blocklist["blocked"].values() for f in v["failed"]]
     assert (failed["expectation"], failed["column"], failed["examples"]) == (
         "expect_column_values_to_be_in_set",
@@ -110,15 +107,17 @@ def test_the_job_succeeds_and_the_gate_blocks_only_the_bad_file(small_build: Bui
     )
 
 
-def test_every_dbt_test_passes_including_conservation(small_build: Build) -> None:
-    evals = [e for e in small_build.result.get_asset_check_evaluations() if e.check_name != "quality_gate"]
+def test_every_dbt_test_passes_including_conservation(published_build: Build) -> None:
+    evals = [
+        e for e in published_build.result.get_asset_check_evaluations() if e.check_name != "quality_gate"
+    ]
     names = {e.check_name for e in evals}
     assert {"assert_conservation_comtrade", "assert_annual_vs_monthly_comtrade"} <= names
     assert [e.check_name for e in evals if not e.passed] == []
 
 
-def test_the_blocked_file_is_in_the_lake_but_not_published(small_build: Build) -> None:
-    store = small_build.store
+def test_the_blocked_file_is_in_the_lake_but_not_published(published_build: Build) -> None:
+    store = published_build.store
     lake = pl.scan_parquet(str(store.lake / "comtrade" / "records" / "**" / "*.parquet")).collect()
     assert lake.filter(pl.col("reporter_code") == UNKNOWN_REPORTER).height == 1  # kept, not lost
     with duckdb.connect(str(store.serving_db), read_only=True) as con:
@@ -130,39 +129,43 @@ def test_the_blocked_file_is_in_the_lake_but_not_published(small_build: Build) -
         )
         staged = con.execute(
             "select count(*) from main_staging.stg_comtrade__records where source_file = ?",
-            [small_build.bad_inputs["blocked"]],
+            [published_build.bad_inputs["blocked"]],
         ).fetchone()[0]
         assert staged == 0
         # the good row of the file with one quarantined row is published
         assert (
-            con.execute("select count(*) from fct_trade_flows where reporter_code = 842").fetchone()[0] == 1
+            con.execute(
+                "select count(*) from fct_trade_flows where reporter_code = ?",
+                [BAD_REPORTERS["quarantined_row"]],
+            ).fetchone()[0]
+            == 1
         )
 
 
-def test_the_quarantine_table_holds_every_rejected_row(small_build: Build) -> None:
-    with duckdb.connect(str(small_build.store.serving_db), read_only=True) as con:
+def test_the_quarantine_table_holds_every_rejected_row(published_build: Build) -> None:
+    with duckdb.connect(str(published_build.store.serving_db), read_only=True) as con:
         rows = con.execute(
             "select source_file, source_row, reason, is_whole_file from fct_quarantine order by source_file"
         ).fetchall()
     assert [(r[0], r[1], r[3]) for r in rows] == [
-        (small_build.bad_inputs["quarantined_row"], 1, False),
-        (small_build.bad_inputs["quarantined_file"], -1, True),
+        (published_build.bad_inputs["quarantined_row"], 1, False),
+        (published_build.bad_inputs["quarantined_file"], -1, True),
     ]
     assert "primaryValue is negative" in rows[0][2] and "not JSON" in rows[1][2]
 
 
 def test_the_summary_shows_the_quarantine_count(
-    small_build: Build, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    published_build: Build, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SEMITRADE_HOME", str(small_build.store.home))
+    monkeypatch.setenv("SEMITRADE_HOME", str(published_build.store.home))
     assert cli_main(["summary"]) == 0
     out = capsys.readouterr().out
     assert "Quarantined rows: 2 " in out
     assert "1 blocked (not published)" in out and "data docs" in out
 
 
-def test_data_docs_are_written(small_build: Build) -> None:
-    index = small_build.store.home / "quality" / "data_docs" / "index.html"
+def test_data_docs_are_written(published_build: Build) -> None:
+    index = published_build.store.home / "quality" / "data_docs" / "index.html"
     assert index.exists()
     assert "comtrade_records__rows" in index.read_text(encoding="utf-8")
 

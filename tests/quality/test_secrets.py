@@ -263,29 +263,33 @@ def test_the_key_paths_ran_and_sent_their_keys(key_runs: KeyRuns) -> None:
 def test_no_file_the_suite_wrote_holds_a_key(
     key_runs: KeyRuns,
     published_build: Build,
-    small_build: Build,
     rebuilt_build: Rebuild,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     # GIVEN every file under the session's temporary directory: at least the homes this test requested
     base = tmp_path_factory.getbasetemp()
     files = files_under(base)
-    homes = [
-        *key_runs.homes[::2],
-        published_build.store.home,
-        small_build.store.home,
-        rebuilt_build.store.home,
-    ]
+    homes = [*key_runs.homes[::2], published_build.store.home, rebuilt_build.store.home]
     assert all(any(f.is_relative_to(home) for f in files) for home in homes)
-    assert sum(f.suffix == ".duckdb" for f in files) >= 6
+    # AND the DuckDB files of the session builds: warehouses, publications, the earlier publication
+    session_dbs = {
+        *(
+            p.resolve()
+            for b in (published_build, rebuilt_build)
+            for p in (b.store.build_db, b.store.serving_db)
+        ),
+        rebuilt_build.previous.resolve(),
+    }
+    assert session_dbs <= {f.resolve() for f in files if f.suffix == ".duckdb"}
+    assert len(session_dbs) == 5
     # THEN none holds a key, plain or URL-encoded, raw or in a Parquet, gzip or DuckDB string
     assert_no_leak(files, [], ALL_KEYS)
 
 
 def test_no_log_output_or_event_of_the_key_paths_or_the_session_builds_holds_a_key(
-    key_runs: KeyRuns, published_build: Build, small_build: Build, rebuilt_build: Rebuild
+    key_runs: KeyRuns, published_build: Build, rebuilt_build: Rebuild
 ) -> None:
-    results = [published_build.result, small_build.result, rebuilt_build.crashed, rebuilt_build.result]
+    results = [published_build.result, rebuilt_build.crashed, rebuilt_build.result]
     events = [repr(e) for result in results for e in result.all_events]
     assert len(events) > 1000
     assert any("getStatsData" in t for t in key_runs.texts)  # urllib3's DEBUG line with the URL was captured
