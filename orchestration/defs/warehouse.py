@@ -1,10 +1,12 @@
 """The dbt-duckdb warehouse (staging views over the lake, marts as tables) and its publication."""
 
 import json
+import logging
 import os
 import shutil
 import stat
 from collections.abc import Iterable, Iterator, Mapping
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from orchestration.dbt_target import (
     dbt_target_args,
     publish_spark_warehouse,
 )
+from orchestration.refresh import RefreshPlan, plan_refresh, promote_pending
 from orchestration.resources import STORE, SemitradeStore, dbt_project, dbt_resource, prepare_if_dev
 from orchestration.spark_incremental import plan_fct_build
 
@@ -59,6 +62,13 @@ class DbtBuildConfig(WarehouseTargetConfig):
             "only the partitions with new lake files: after a parser change rewrote lake files in place."
         ),
     )
+    all_nodes: bool = Field(
+        default=False,
+        description=(
+            "DuckDB: run every seed, model, data test and unit test, instead of only the nodes downstream "
+            "of the lake inputs that changed since the last published build (orchestration/refresh.py)."
+        ),
+    )
 
 
 def incremental_schema_drift(build_db: Path, manifest_path: Path) -> dict[str, list[str]]:
@@ -95,7 +105,9 @@ def semitrade_dbt_assets(
 
     fct_trade_flows builds incrementally (the Comtrade partitions with new lake files), and so do the
     mirror reports and the reconciled flows (the slices those partitions change); a full
-    refresh when asked, or when its table predates columns the project now defines."""
+    refresh when asked, or when its table predates columns the project now defines. On DuckDB only
+    the nodes downstream of the lake inputs that changed since the last published build run
+    (orchestration/refresh.py); the others are reported unchanged (metadata semitrade/rebuilt false)."""
     home = store.paths()
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
     # dbt finds the lake and the warehouse through SEMITRADE_HOME (profiles.yml, the sources): the dbt
@@ -116,11 +128,75 @@ def semitrade_dbt_assets(
         context.log.warning(
             f"full refresh: the warehouse's incremental tables lack columns this version defines: {drift}"
         )
-    if config.full_refresh or drift or (plan is not None and plan.full):
+    full_refresh = bool(config.full_refresh or drift or (plan is not None and plan.full))
+    if full_refresh:
         args.append("--full-refresh")
-    yield from dbt.cli(args, context=context).stream()  # raises when the build failed
+    refresh = None
+    if target == "duckdb" and not context.is_subset:  # a subset selected in the UI runs as selected
+        refresh = plan_refresh(
+            home, PROJECT.project_dir, PROJECT.manifest_path, all_nodes=full_refresh or config.all_nodes
+        )
+        context.log.info(f"dbt build: {refresh.why}")
+        args += refresh.dbt_args()
+    if refresh is not None and refresh.changed is not None:  # first: they are upstream of the rest
+        yield from unchanged_results(context, refresh)
+    if refresh is None or not refresh.up_to_date:
+        yield from dbt.cli(args, context=context).stream()  # raises when the build failed
     if plan is not None:
         plan.record(home)  # the lake this build saw: the next Spark build compares with it
+    if refresh is not None:
+        refresh.write_pending(home)  # recorded once published: the next build compares with it
+
+
+class UnchangedChecks(logging.Filter):
+    """Drops Dagster's warning that a blocking check emitted no result, for the checks of the assets a
+    refresh reported unchanged (the run's log says how many once); every other warning passes."""
+
+    LOGGER = "dagster._core.execution.plan.active"
+
+    def __init__(self, assets: set[str]) -> None:
+        super().__init__()
+        self.prefixes = tuple(f"Blocking asset check '{asset}:" for asset in assets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith(self.prefixes) and "emitted no result" in message)
+
+    @classmethod
+    def install(cls, assets: set[str]) -> None:
+        """Replace the filter of an earlier refresh in this process with one for ``assets``."""
+        logger = logging.getLogger(cls.LOGGER)
+        for old in [f for f in logger.filters if isinstance(f, cls)]:
+            logger.removeFilter(old)
+        logger.addFilter(cls(assets))
+
+
+def unchanged_results(
+    context: dg.AssetExecutionContext, refresh: RefreshPlan
+) -> Iterator[dg.MaterializeResult]:
+    """The dbt assets a refresh leaves alone, reported as current (their table in the build warehouse is
+    the one the last published build made from the same inputs), so that the publication follows; in
+    dependency order, as Dagster wants a multi-asset's results."""
+    manifest = json.loads(PROJECT.manifest_path.read_text(encoding="utf-8"))
+    translator = FolderGroupTranslator()
+    rebuilt = {
+        translator.get_asset_key(manifest["nodes"][uid])
+        for uid in refresh.rebuilt
+        if uid in manifest["nodes"]
+    }
+    unchanged = context.selected_asset_keys - rebuilt
+    checks = [spec.key for spec in context.assets_def.check_specs if spec.asset_key in unchanged]
+    context.log.info(
+        f"dbt build: {len(unchanged)} asset(s) unchanged, their {len(checks)} data test(s) not re-run "
+        "(they passed in the published build, on the same inputs)"
+    )
+    UnchangedChecks.install({key.asset_key.to_user_string() for key in checks})
+    deps = context.assets_def.asset_deps
+    order = TopologicalSorter({key: deps.get(key, set()) & unchanged for key in unchanged}).static_order()
+    for key in order:
+        yield dg.MaterializeResult(
+            asset_key=key, metadata={"semitrade/rebuilt": False, "semitrade/refresh": refresh.why}
+        )
 
 
 MART_TABLES = ("fct_trade_flows", "dim_country", "dim_product", "dim_period", "dim_flow")
@@ -183,6 +259,7 @@ def published_warehouse(
         serving = publish_spark_warehouse(home, MART_TABLES)
     else:
         serving = publish_warehouse(home.build_db, home.serving_db)
+        promote_pending(home)  # the next build runs only what changed since this publication
     with duckdb.connect(str(serving), read_only=True) as con:
         tables = [
             r[0]

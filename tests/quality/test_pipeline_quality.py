@@ -186,6 +186,18 @@ def test_two_runs_give_identical_marts(published_build: Build, rebuilt_build: Re
     # THEN the second run landed nothing new and wrote the same lake files, and every mart is identical
     assert _landed_and_lake_files(rebuilt_build.store) == _landed_and_lake_files(published_build.store)
     assert_same_marts(mart_checksums(rebuilt_build.store.serving_db), first)
+    # AND the rerun was a refresh (orchestration/refresh.py): only what the rewritten Comtrade lake and
+    # quarantine reach was rebuilt, the rest reported unchanged, and still every mart is identical
+    reported = {
+        m.asset_key.to_user_string(): m.metadata.get("semitrade/rebuilt")
+        for m in rebuilt_build.result.asset_materializations_for_node("semitrade_dbt_assets")
+    }
+    unchanged = sorted(key for key, flag in reported.items() if flag is not None and flag.value is False)
+    assert reported["fct_trade_flows"] is None and reported["fct_quarantine"] is None
+    assert {"dim_country", "dim_flow", "dim_product"} <= set(unchanged)
+    national = [key for key in reported if key.endswith(("stg_kcs__trade", "stg_japan__trade"))]
+    assert len(national) == 2 and set(national) <= set(unchanged)
+    assert 10 < len(unchanged) < len(reported)
 
 
 def test_a_run_crashed_while_writing_the_lake_then_rerun_equals_an_uninterrupted_run(

@@ -1,0 +1,206 @@
+"""Which part of the dbt project a DuckDB warehouse build must run: only what changed since the last
+published build.
+
+A build compares two fingerprints with those of the last build that was published:
+
+- the dbt project (every file of models, seeds, macros, tests, dbt_project.yml and profiles.yml, by
+  content, and the dbt-core, dbt-duckdb and duckdb versions): when it changed, every node runs;
+- each lake input: a dbt source's folder ``lake/<source>/<table>`` with its quality gate's blocklist
+  ``lake/_gate/<source>/<table>.json``, and the folders that models read through a macro instead of a
+  source (``lake/_quarantine``, read by ``lake_quarantine_relation``). Lake files count by path, size and
+  modification time, blocklists by content.
+
+With the project unchanged, the build runs the nodes downstream of the inputs that changed
+(``source:kcs.trade+``, ``stg_quarantine__rows+``: models and their data tests), without seeds and unit
+tests (they test the SQL, which did not change), and without the models no changed input feeds, whose
+tables are already in the build warehouse. dagster-dbt selects ``fqn:*`` and dbt unites selections, so
+the build is narrowed by excluding the rest (``not_downstream``). Nothing changed: no dbt run at all. A lake folder no input
+accounts for, a missing build warehouse or recorded state, a full refresh or a schema drift: every node.
+
+The state is ``warehouse/build_state.json``, outside the warehouse file and its publication. A build
+writes what it saw to ``build_state.pending.json``; publishing promotes it. A failed build or a failed
+publication leaves the last published state, so the next build runs again whatever changed since then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ingest.atomic import write_bytes_atomic
+from ingest.config import Paths
+from orchestration.resources import PROJECT_FOLDERS
+
+STATE_FILE = "build_state.json"
+PENDING_FILE = "build_state.pending.json"
+PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb")
+# lake folders that models read through a macro rather than a dbt source: folder → the macro
+MACRO_READ_FOLDERS = {"_quarantine": "lake_quarantine_relation"}
+# lake folders that are bookkeeping, not data: the partition locks; the gate's blocklists belong to their source
+NOT_INPUTS = {"_locks", "_gate"}
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    """A digest of the dbt project's files (by content) and of the dbt and DuckDB versions."""
+    digest = hashlib.sha256()
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in PROJECT_FOLDERS:
+        files += sorted(p for p in (project_dir / folder).rglob("*") if p.is_file())
+    for path in files:
+        if path.exists():
+            digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for package in PACKAGES:
+        digest.update(f"{package}=={metadata.version(package)}\0".encode())
+    return digest.hexdigest()
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """A digest of the files under ``folder`` (hidden and temporary files aside): path, size, mtime."""
+    digest = hashlib.sha256()
+    if folder.exists():
+        for path in sorted(folder.rglob("*")):
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            stat = path.stat()
+            digest.update(
+                f"{path.relative_to(folder).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode()
+            )
+    return digest.hexdigest()
+
+
+def lake_inputs(store: Paths, manifest: dict[str, Any]) -> dict[str, tuple[str, list[str]]]:
+    """Each lake input of the dbt project, by its dbt selector (``source:kcs.trade+``) → the fingerprint
+    of its files and the manifest nodes that read it; a lake folder no input accounts for →
+    ``"unmapped:<folder>"`` (a build that sees one changed runs every node)."""
+    inputs: dict[str, tuple[str, list[str]]] = {}
+    claimed: set[str] = set()
+    for uid, source in manifest.get("sources", {}).items():
+        folder = store.lake / source["source_name"] / source["name"]
+        gate = store.lake / "_gate" / source["source_name"] / f"{source['name']}.json"
+        blocklist = hashlib.sha256(gate.read_bytes()).hexdigest() if gate.exists() else "none"
+        selector = f"source:{source['source_name']}.{source['name']}+"
+        inputs[selector] = (f"{folder_fingerprint(folder)}:{blocklist}", [uid])
+        claimed.add(source["source_name"])
+    for folder, macro in MACRO_READ_FOLDERS.items():
+        fingerprint = folder_fingerprint(store.lake / folder)
+        for uid, node in sorted(manifest.get("nodes", {}).items()):
+            if f"macro.semitrade.{macro}" in node.get("depends_on", {}).get("macros", []):
+                inputs[f"{node['name']}+"] = (fingerprint, [uid])
+        claimed.add(folder)
+    if store.lake.exists():
+        for path in sorted(store.lake.iterdir()):
+            if path.name not in claimed | NOT_INPUTS and not path.name.startswith("."):
+                inputs[f"unmapped:{path.name}"] = (folder_fingerprint(path), [])
+    return inputs
+
+
+def downstream(manifest: dict[str, Any], start: list[str]) -> set[str]:
+    """The manifest nodes ``start`` feeds, themselves included (dbt's ``+`` after a selector)."""
+    children: dict[str, list[str]] = manifest.get("child_map", {})
+    seen, todo = set(start), list(start)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return seen
+
+
+def not_downstream(manifest: dict[str, Any], start: list[str]) -> list[str]:
+    """dbt selectors of the seeds, models, snapshots and sources that ``start`` does not feed. Excluded
+    with cautious indirect selection (a data test goes only when all its parents go), they leave the
+    same nodes as ``--select <start>+`` (dagster-dbt adds its own ``--select fqn:*``, and dbt unites
+    selections, so a refresh can only narrow a build by excluding)."""
+    keep = downstream(manifest, start)
+    names = [
+        node["name"]
+        for uid, node in manifest.get("nodes", {}).items()
+        if node["resource_type"] in ("model", "seed", "snapshot") and uid not in keep
+    ]
+    sources = [
+        f"source:{source['source_name']}.{source['name']}"
+        for uid, source in manifest.get("sources", {}).items()
+        if uid not in keep
+    ]
+    return sorted(names) + sorted(sources)
+
+
+@dataclass
+class RefreshPlan:
+    """What the next DuckDB build runs: every node (``changed`` None), the nodes downstream of the
+    changed inputs (``exclude``: the others), or nothing; ``why`` says which, for the run's log."""
+
+    changed: list[str] | None
+    why: str
+    exclude: list[str] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    rebuilt: set[str] = field(default_factory=set)  # the manifest nodes a refresh runs (unique ids)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.changed == []
+
+    def dbt_args(self) -> list[str]:
+        """The arguments that narrow ``dbt build`` to the changed inputs' nodes (none for every node)."""
+        if not self.changed:
+            return []
+        return [
+            "--exclude",
+            " ".join(self.exclude),  # one value: dagster-dbt takes one per flag and splits it at spaces
+            "--indirect-selection",
+            "cautious",
+            "--exclude-resource-type",
+            "unit_test",
+        ]
+
+    def write_pending(self, store: Paths) -> Path:
+        """After a successful build: what it saw, promoted to the recorded state once published."""
+        text = json.dumps(self.state, indent=1, sort_keys=True) + "\n"
+        return write_bytes_atomic(store.warehouse_dir / PENDING_FILE, text.encode("utf-8"))
+
+
+def promote_pending(store: Paths) -> bool:
+    """After a successful publication: the published build's state becomes the recorded one."""
+    pending = store.warehouse_dir / PENDING_FILE
+    if not pending.exists():
+        return False
+    pending.replace(store.warehouse_dir / STATE_FILE)
+    return True
+
+
+def plan_refresh(
+    store: Paths, project_dir: Path, manifest_path: Path, *, all_nodes: bool = False
+) -> RefreshPlan:
+    """Compare the project and the lake inputs with the last published build's state."""
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    inputs = lake_inputs(store, manifest)
+    state = {"project": project_fingerprint(project_dir), "inputs": {k: v[0] for k, v in inputs.items()}}
+    path = store.warehouse_dir / STATE_FILE
+    if all_nodes:
+        return RefreshPlan(None, "every node: asked for (full refresh or all_nodes)", state=state)
+    if not store.build_db.exists() or not path.exists():
+        return RefreshPlan(None, "every node: no published build to refresh", state=state)
+    before = json.loads(path.read_text(encoding="utf-8"))
+    if before.get("project") != state["project"]:
+        return RefreshPlan(
+            None, "every node: the dbt project or the dbt/DuckDB versions changed", state=state
+        )
+    old: dict[str, str] = before.get("inputs", {})
+    now: dict[str, str] = state["inputs"]
+    changed = sorted(k for k in old.keys() | now.keys() if old.get(k) != now.get(k))
+    unmapped = [k.removeprefix("unmapped:") for k in changed if k.startswith("unmapped:") or k not in inputs]
+    if unmapped:
+        return RefreshPlan(
+            None, f"every node: lake folders no dbt input reads changed: {unmapped}", state=state
+        )
+    if not changed:
+        why = "up to date: no lake input and no dbt project file changed since the published build"
+        return RefreshPlan([], why, state=state)
+    start = [uid for k in changed for uid in inputs[k][1]]
+    why = f"the nodes downstream of the lake inputs that changed: {' '.join(changed)}"
+    return RefreshPlan(changed, why, not_downstream(manifest, start), state, downstream(manifest, start))
