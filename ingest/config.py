@@ -147,3 +147,19 @@ def comtrade_api_key() -> str | None:
     """The Comtrade subscription key, or None. Never log or persist the returned value."""
     key = os.environ.get("COMTRADE_API_KEY", "").strip()
     return key or None
+
+
+class KeyedClient:
+    """A source's client with an API key (``_key``, None without one) at ``base_url``: whether a key is
+    set, and a repr that never shows it."""
+
+    _key: str | None
+    base_url: str
+
+    @property
+    def has_key(self) -> bool:
+        """Whether a key is configured (else only the source's public endpoints work)."""
+        return self._key is not None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, key={'***' if self._key else None})"

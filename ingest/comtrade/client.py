@@ -136,7 +136,7 @@ class BulkFile:
         return int(float(m.group(1)) * scale)
 
 
-class ComtradeClient:
+class ComtradeClient(config.KeyedClient):
     """A polite, retrying client for one Comtrade base URL and (optional) subscription key.
 
     Without a key only the public endpoints (preview, public availability) can be used. ``http``
@@ -173,14 +173,6 @@ class ComtradeClient:
         kwargs.setdefault("timeout", (10.0, env("COMTRADE_TIMEOUT", 120.0)))
         key = config.comtrade_api_key() if api_key is None else api_key.strip() or None
         return cls(config.comtrade_base_url(), key, **kwargs)
-
-    @property
-    def has_key(self) -> bool:
-        """Whether a subscription key is configured (else only public endpoints work)."""
-        return self._key is not None
-
-    def __repr__(self) -> str:
-        return f"ComtradeClient(base_url={self.base_url!r}, key={'***' if self._key else None})"
 
     def close(self) -> None:
         """Close the underlying session."""

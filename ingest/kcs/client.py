@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import requests
 
+from ingest.config import KeyedClient
 from ingest.http import PoliteHttp, RetriesExhaustedError, TransientError, env_float, looks_like_html, short
 from ingest.landing import Place
 
@@ -214,7 +215,7 @@ def check_xml(content: bytes) -> int:
     return len(items)
 
 
-class KcsClient:
+class KcsClient(KeyedClient):
     """A polite, retrying client for one data.go.kr base URL and service key."""
 
     def __init__(self, base_url: str | None = None, service_key: str | None = None, **http: Any) -> None:
@@ -228,13 +229,6 @@ class KcsClient:
         $KCS_MIN_INTERVAL (seconds between calls, default 1: data.go.kr throttles bursts)."""
         http.setdefault("min_interval", env_float("KCS_MIN_INTERVAL", 1.0, KcsRequestError))
         return cls(kcs_base_url(), kcs_service_key(service_key), **http)
-
-    @property
-    def has_key(self) -> bool:
-        return self._key is not None
-
-    def __repr__(self) -> str:
-        return f"KcsClient(base_url={self.base_url!r}, key={'***' if self._key else None})"
 
     def __enter__(self) -> KcsClient:
         return self
