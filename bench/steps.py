@@ -114,7 +114,7 @@ def dbt_build(home: str, select: str | None = None, target: str = "duckdb") -> d
         cmd.append("--full-refresh")
     if select:
         cmd += ["--select", select]
-    if refresh is not None and refresh.changed:  # dagster-dbt's own selection, narrowed as there
+    if refresh is not None and refresh.dbt_args():  # dagster-dbt's own selection, narrowed as there
         cmd += ["--select", "fqn:*", *refresh.dbt_args()]
     # Spark's session may drop files (derby.log) in the working directory: the home, not the repository
     cwd = home if target == "spark" else None

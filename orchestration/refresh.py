@@ -14,8 +14,11 @@ With the project unchanged, the build runs the nodes downstream of the inputs th
 (``source:kcs.trade+``, ``stg_quarantine__rows+``: models and their data tests), without seeds and unit
 tests (they test the SQL, which did not change), and without the models no changed input feeds, whose
 tables are already in the build warehouse. dagster-dbt selects ``fqn:*`` and dbt unites selections, so
-the build is narrowed by excluding the rest (``not_downstream``). Nothing changed: no dbt run at all. A lake folder no input
+the build is narrowed by excluding the rest (``excluded``). Nothing changed: no dbt run at all. A lake folder no input
 accounts for, a missing build warehouse or recorded state, a full refresh or a schema drift: every node.
+
+A home moved or copied elsewhere also makes again the views that read the lake (staging: their definition
+holds the lake's path), and only them when no input changed.
 
 The state is ``warehouse/build_state.json``, outside the warehouse file and its publication. A build
 writes what it saw to ``build_state.pending.json``; publishing promotes it. A failed build or a failed
@@ -111,12 +114,26 @@ def downstream(manifest: dict[str, Any], start: list[str]) -> set[str]:
     return seen
 
 
-def not_downstream(manifest: dict[str, Any], start: list[str]) -> list[str]:
-    """dbt selectors of the seeds, models, snapshots and sources that ``start`` does not feed. Excluded
-    with cautious indirect selection (a data test goes only when all its parents go), they leave the
-    same nodes as ``--select <start>+`` (dagster-dbt adds its own ``--select fqn:*``, and dbt unites
-    selections, so a refresh can only narrow a build by excluding)."""
-    keep = downstream(manifest, start)
+def lake_readers(manifest: dict[str, Any], inputs: dict[str, tuple[str, list[str]]]) -> set[str]:
+    """The models that name a lake folder in their SQL: those a source feeds directly (staging views,
+    whose definition holds the source's path) and the macro readers themselves."""
+    children: dict[str, list[str]] = manifest.get("child_map", {})
+    readers: set[str] = set()
+    for _, start in inputs.values():
+        for uid in start:
+            if uid.startswith("source."):
+                readers |= {c for c in children.get(uid, []) if c.startswith("model.")}
+            else:
+                readers.add(uid)
+    return readers
+
+
+def excluded(manifest: dict[str, Any], keep: set[str]) -> list[str]:
+    """dbt selectors of the seeds, models, snapshots and sources not in ``keep``. Excluded with cautious
+    indirect selection (a data test goes only when all its parents go), they leave the same nodes as
+    selecting ``keep`` (``--select <input>+`` when ``keep`` is what an input feeds): dagster-dbt adds
+    its own ``--select fqn:*`` and dbt unites selections, so a refresh can only narrow a build by
+    excluding."""
     names = [
         node["name"]
         for uid, node in manifest.get("nodes", {}).items()
@@ -140,14 +157,15 @@ class RefreshPlan:
     exclude: list[str] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     rebuilt: set[str] = field(default_factory=set)  # the manifest nodes a refresh runs (unique ids)
+    moved: bool = False  # the home moved: the views that read the lake are made again
 
     @property
     def up_to_date(self) -> bool:
-        return self.changed == []
+        return self.changed == [] and not self.moved
 
     def dbt_args(self) -> list[str]:
         """The arguments that narrow ``dbt build`` to the changed inputs' nodes (none for every node)."""
-        if not self.changed:
+        if self.changed is None or self.up_to_date:
             return []
         return [
             "--exclude",
@@ -179,7 +197,11 @@ def plan_refresh(
     """Compare the project and the lake inputs with the last published build's state."""
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
     inputs = lake_inputs(store, manifest)
-    state = {"project": project_fingerprint(project_dir), "inputs": {k: v[0] for k, v in inputs.items()}}
+    state = {
+        "project": project_fingerprint(project_dir),
+        "lake": str(store.lake.resolve()),
+        "inputs": {k: v[0] for k, v in inputs.items()},
+    }
     path = store.warehouse_dir / STATE_FILE
     if all_nodes:
         return RefreshPlan(None, "every node: asked for (full refresh or all_nodes)", state=state)
@@ -198,9 +220,14 @@ def plan_refresh(
         return RefreshPlan(
             None, f"every node: lake folders no dbt input reads changed: {unmapped}", state=state
         )
-    if not changed:
+    # a moved or copied home: the views that read the lake name its old path, so they are made again
+    moved = before.get("lake") != state["lake"]
+    if not changed and not moved:
         why = "up to date: no lake input and no dbt project file changed since the published build"
         return RefreshPlan([], why, state=state)
     start = [uid for k in changed for uid in inputs[k][1]]
-    why = f"the nodes downstream of the lake inputs that changed: {' '.join(changed)}"
-    return RefreshPlan(changed, why, not_downstream(manifest, start), state, downstream(manifest, start))
+    keep = downstream(manifest, start) | (lake_readers(manifest, inputs) if moved else set())
+    why = f"the nodes downstream of the lake inputs that changed: {' '.join(changed) or 'none'}"
+    if moved:
+        why += f"; and the views that read the lake, which moved to {state['lake']}"
+    return RefreshPlan(changed, why, excluded(manifest, keep), state, keep, moved)

@@ -17,8 +17,8 @@ the whole suite), and every test reads their result or works on a copy. Register
   crash tests (its marts must equal `published_build`'s) and the BI-serving test.
 
 Session homes are read-only: a test that changes a home works on `copy_home(...)` of it. A copied home
-is a complete home, but the incremental fact's lake-file inventory holds absolute paths, so the first
-build in a copy re-derives every partition (correct, only slower than a no-op build).
+is a complete home; its staging views still read the original's lake by path until a build makes them
+again (`semitrade build` does it for a moved home: orchestration/refresh.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
     State, in schema semitrade_state of the build warehouse (written in the same transaction as the
     fact, so the two cannot disagree):
-      fct_trade_flows__lake_files  the lake files (path and partition) the fact was last built from;
+      fct_trade_flows__lake_files  the lake files (path relative to lake/comtrade/records, and
+                                   partition) the fact was last built from;
       fct_trade_flows__blocked     the landed files the quality gate blocked at that build;
       fct_trade_flows__pending     the changes found when the model was compiled (this build);
       fct_trade_flows__changes     the log of the partitions each build re-derived (build_id, or
@@ -27,10 +28,19 @@
 {%- endmacro %}
 
 
+{% macro comtrade_lake_file_key(file) -%}
+    {#- A Comtrade lake file's path relative to the dataset's folder (freq=…/year=…/reporter=…/vintage=….parquet):
+        the key the recorded state compares, so that a home moved or copied elsewhere (a backup restored, a
+        benchmark's copy) does not make every partition look new. Idempotent (a relative path stays as it is). -#}
+    regexp_replace({{ file }}, '^.*/lake/comtrade/records/', '')
+{%- endmacro %}
+
+
 {% macro comtrade_lake_files_sql() -%}
-    {#- Every Comtrade lake file with its partition, from the file names alone (no file is opened). -#}
+    {#- Every Comtrade lake file (path relative to the dataset's folder) with its partition, from the
+        file names alone (no file is opened). -#}
     select
-        file,
+        {{ comtrade_lake_file_key('file') }} as file,
         regexp_extract(file, '/freq=([^/]+)/', 1) as freq_code,
         cast(regexp_extract(file, '/year=([0-9]+)/', 1) as integer) as ref_year,
         cast(regexp_extract(file, '/reporter=([0-9]+)/', 1) as integer) as reporter_code
@@ -57,7 +67,11 @@
     blocked_now as (select source_file from ({{ gate_blocked_source_files('comtrade', 'records') }})),
 
     {% if incremental -%}
-    built as (select * from {{ s }}.fct_trade_flows__lake_files),
+    -- (a warehouse built before the state kept relative paths holds absolute ones)
+    built as (
+        select {{ comtrade_lake_file_key('file') }} as file, freq_code, ref_year, reporter_code
+        from {{ s }}.fct_trade_flows__lake_files
+    ),
 
     blocked_built as (select source_file from {{ s }}.fct_trade_flows__blocked),
 
@@ -136,6 +150,8 @@
       and not exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset');
     delete from {{ s }}.fct_trade_flows__lake_files
     where exists (select 1 from {{ s }}.fct_trade_flows__pending where change = 'reset');
+    update {{ s }}.fct_trade_flows__lake_files set file = {{ comtrade_lake_file_key('file') }}
+    where file <> {{ comtrade_lake_file_key('file') }};
     delete from {{ s }}.fct_trade_flows__lake_files
     where file in (select file from {{ s }}.fct_trade_flows__pending where change = 'removed');
     insert into {{ s }}.fct_trade_flows__lake_files

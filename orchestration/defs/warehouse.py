@@ -138,10 +138,12 @@ def semitrade_dbt_assets(
         )
         context.log.info(f"dbt build: {refresh.why}")
         args += refresh.dbt_args()
-    if refresh is not None and refresh.changed is not None:  # first: they are upstream of the rest
-        yield from unchanged_results(context, refresh)
-    if refresh is None or not refresh.up_to_date:
-        yield from dbt.cli(args, context=context).stream()  # raises when the build failed
+    events = (
+        iter(()) if refresh is not None and refresh.up_to_date else dbt.cli(args, context=context).stream()
+    )
+    if refresh is not None and refresh.changed is not None:
+        events = with_unchanged(context, refresh, events)
+    yield from events  # raises when the build failed
     if plan is not None:
         plan.record(home)  # the lake this build saw: the next Spark build compares with it
     if refresh is not None:
@@ -171,12 +173,14 @@ class UnchangedChecks(logging.Filter):
         logger.addFilter(cls(assets))
 
 
-def unchanged_results(
-    context: dg.AssetExecutionContext, refresh: RefreshPlan
-) -> Iterator[dg.MaterializeResult]:
-    """The dbt assets a refresh leaves alone, reported as current (their table in the build warehouse is
-    the one the last published build made from the same inputs), so that the publication follows; in
-    dependency order, as Dagster wants a multi-asset's results."""
+def with_unchanged(
+    context: dg.AssetExecutionContext, refresh: RefreshPlan, events: Iterator[Any]
+) -> Iterator[Any]:
+    """dbt's events, and the dbt assets the refresh leaves alone reported as current (their table in the
+    build warehouse is the one the last published build made from the same inputs, metadata
+    semitrade/rebuilt false), so that the publication follows. Dagster wants a multi-asset's results in
+    dependency order: each unchanged asset comes just before the first rebuilt one that needs it (dbt has
+    finished its rebuilt parents by then), the rest at the end."""
     manifest = json.loads(PROJECT.manifest_path.read_text(encoding="utf-8"))
     translator = FolderGroupTranslator()
     rebuilt = {
@@ -184,19 +188,37 @@ def unchanged_results(
         for uid in refresh.rebuilt
         if uid in manifest["nodes"]
     }
-    unchanged = context.selected_asset_keys - rebuilt
+    selected = context.selected_asset_keys
+    unchanged = selected - rebuilt
     checks = [spec.key for spec in context.assets_def.check_specs if spec.asset_key in unchanged]
     context.log.info(
         f"dbt build: {len(unchanged)} asset(s) unchanged, their {len(checks)} data test(s) not re-run "
-        "(they passed in the published build, on the same inputs)"
+        "(the published build ran them on the same inputs)"
     )
     UnchangedChecks.install({key.asset_key.to_user_string() for key in checks})
-    deps = context.assets_def.asset_deps
-    order = TopologicalSorter({key: deps.get(key, set()) & unchanged for key in unchanged}).static_order()
-    for key in order:
-        yield dg.MaterializeResult(
-            asset_key=key, metadata={"semitrade/rebuilt": False, "semitrade/refresh": refresh.why}
-        )
+    deps = {key: context.assets_def.asset_deps.get(key, set()) & selected for key in selected}
+    pending = [key for key in TopologicalSorter(deps).static_order() if key in unchanged]
+
+    def upstream(key: dg.AssetKey) -> set[dg.AssetKey]:
+        seen, todo = set(), [key]
+        while todo:
+            for parent in deps.get(todo.pop(), set()) - seen:
+                seen.add(parent)
+                todo.append(parent)
+        return seen
+
+    def report(only: set[dg.AssetKey] | None) -> Iterator[dg.MaterializeResult]:
+        for key in [k for k in pending if only is None or k in only]:
+            pending.remove(key)
+            yield dg.MaterializeResult(
+                asset_key=key, metadata={"semitrade/rebuilt": False, "semitrade/refresh": refresh.why}
+            )
+
+    for event in events:
+        if isinstance(event, dg.Output):
+            yield from report(upstream(context.assets_def.keys_by_output_name[event.output_name]))
+        yield event
+    yield from report(None)
 
 
 MART_TABLES = ("fct_trade_flows", "dim_country", "dim_product", "dim_period", "dim_flow")

@@ -60,8 +60,8 @@ def dbt(published_build: Build, tmp_path_factory: pytest.TempPathFactory) -> Duc
     """dbt in this process on the module's home (one parse of the project for the module), with its
     targets, per-call logs and the copies for full refreshes outside the data home. The home: a copy of
     the session's published build, in which the reconciliation chain and every model upstream of it are
-    first rebuilt: the staging views read the lake by absolute path, and so does the lake-file
-    inventory of the incremental fact (that build re-derives every partition of the copy)."""
+    first rebuilt: the staging views read the lake by absolute path (the fact's lake-file inventory
+    holds paths relative to the dataset, so that build re-derives no partition of the copy)."""
     assert published_build.result.success
     store = copy_home(published_build.store, tmp_path_factory.mktemp("incremental") / "data")
     assert store.build_db.exists()

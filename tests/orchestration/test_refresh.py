@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -151,6 +152,22 @@ def test_a_project_change_or_a_missing_warehouse_runs_every_node(recorded: Paths
     assert plan_refresh(recorded, PROJECT, MANIFEST).why == "every node: no published build to refresh"
 
 
+def test_a_moved_home_makes_again_the_views_that_read_the_lake(recorded: Paths, tmp_path: Path) -> None:
+    moved = Paths(tmp_path / "elsewhere")
+    shutil.copytree(recorded.home, moved.home)  # file times kept: no input changed
+    plan = plan_refresh(moved, PROJECT, MANIFEST)
+    assert plan.changed == [] and plan.moved and not plan.up_to_date
+    assert plan.why.endswith(f"and the views that read the lake, which moved to {moved.lake.resolve()}")
+    readers = {"stg_comtrade__records", "stg_kcs__trade", "stg_japan__trade", "stg_fx__monthly_rates"}
+    assert {uid.split(".")[-1] for uid in plan.rebuilt} == readers | {"stg_quarantine__rows"}
+    assert "fct_trade_flows" in plan.exclude and not readers & set(plan.exclude)
+    assert "--exclude" in plan.dbt_args()
+    _lake_file(moved, "kcs/trade/year=2020/e.parquet")
+    plan = plan_refresh(moved, PROJECT, MANIFEST)
+    assert plan.changed == ["source:kcs.trade+"] and "model.semitrade.stg_comtrade__records" in plan.rebuilt
+    assert "model.semitrade.int_hs__code_map" not in plan.rebuilt
+
+
 def test_only_a_publication_records_the_state(recorded: Paths) -> None:
     _lake_file(recorded, "fx/monthly_rates/e.parquet")
     plan = plan_refresh(recorded, PROJECT, MANIFEST)
@@ -220,7 +237,8 @@ def test_a_kcs_revision_rebuilds_korea_downstream_then_nothing(
 ) -> None:
     store = copy_home(published_home, tmp_path / "home")
     monkeypatch.setenv("SEMITRADE_HOME", str(store.home))
-    assert plan_refresh(store, PROJECT, MANIFEST).up_to_date  # the copy is the published build
+    copied = plan_refresh(store, PROJECT, MANIFEST)  # the copy is the published build, moved
+    assert copied.changed == [] and copied.moved
     # a revised KCS file: Korea's imports from Japan of one file doubled
     path, frame = next(
         (p, f)

@@ -41,17 +41,15 @@
           or adapter.get_relation(database=relation.database, schema=s, identifier=state) is none -%}
         {{ return('') }}
     {%- endif -%}
-    {#- literals rather than a join on the state table, so that DuckDB skips the row groups of
-        the other partitions by their min/max -#}
     {%- set rows = run_query('select freq_code, ref_year, reporter_code, is_full from ' ~ s ~ '.' ~ state) -%}
     {%- if rows.rows | selectattr(3) | list | length > 0 -%}
         {{ return('') }}
     {%- endif -%}
     {%- set changed = rows.rows | rejectattr(0, 'none') | list -%}
     {%- if name == 'fct_trade_flows' -%}
-        {{ return("source <> 'comtrade' or " ~ semitrade.comtrade_partition_predicate({'rows': changed})) }}
+        {{ return("source <> 'comtrade' or " ~ semitrade.changed_partitions_predicate(changed, s ~ '.' ~ state, ['reporter_code'])) }}
     {%- else -%}
-        {{ return(semitrade.party_slice_predicate({'rows': changed}, ['exporter_code', 'importer_code'])) }}
+        {{ return(semitrade.changed_partitions_predicate(changed, s ~ '.' ~ state, ['exporter_code', 'importer_code'])) }}
     {%- endif -%}
 {{ return('') }}
 {%- endmacro %}
@@ -72,5 +70,30 @@
     {%- if rows.rows | selectattr(3) | list | length > 0 -%}
         {{ return('true') }}
     {%- endif -%}
-    {{ return(semitrade.comtrade_partition_predicate({'rows': rows.rows | rejectattr(0, 'none') | list})) }}
+    {{ return(semitrade.changed_partitions_predicate(
+        rows.rows | rejectattr(0, 'none') | list, s ~ '.fct_trade_flows__last_build', ['reporter_code'])) }}
+{%- endmacro %}
+
+
+{% macro changed_partitions_predicate(changed, state_table, party_columns) -%}
+    {#- A predicate over freq_code, ref_year and party_columns (the columns naming the reporter:
+        reporter_code, or the exporter and the importer) selecting the rows of the partitions
+        `changed` (rows of freq_code, ref_year, reporter_code), which state_table holds (its rows
+        where not is_full). A few as literals, so that DuckDB skips the row groups of the other
+        partitions by their min/max; more as a semi join on state_table, whose cost does not grow with
+        their number (measured on the 1M-row warehouse, a relationships and a unique test of
+        fct_trade_flows: 320 partitions as literals 1.0 and 1.2 s, as a semi join 0.06 and 0.33 s;
+        80 partitions 0.36/0.48 s against 0.05/0.16 s; one partition about the same either way). -#}
+    {%- if changed | length <= 8 -%}
+        {%- if party_columns == ['reporter_code'] -%}
+            {{ return(semitrade.comtrade_partition_predicate({'rows': changed})) }}
+        {%- endif -%}
+        {{ return(semitrade.party_slice_predicate({'rows': changed}, party_columns)) }}
+    {%- endif -%}
+    {%- set terms = [] -%}
+    {%- for c in party_columns -%}
+        {%- do terms.append('(freq_code, ref_year, ' ~ c ~ ') in (select s.freq_code, s.ref_year, s.reporter_code from '
+            ~ state_table ~ ' as s where not s.is_full and s.freq_code is not null)') -%}
+    {%- endfor -%}
+    {{ return('(' ~ terms | join(' or ') ~ ')') }}
 {%- endmacro %}
