@@ -93,9 +93,10 @@ def dbt_build(home: str, select: str | None = None, target: str = "duckdb") -> d
     target_path, log_path = dbt_dirs(home, target)
     plan = plan_fct_build(store) if target == "spark" else None
     refresh = None
-    if target == "duckdb" and not select:  # as the warehouse asset: only what changed since the last build
+    if not select:  # as the warehouse asset: only what changed since the last build on this target
         prepare_dbt_project(Path(home))
-        refresh = plan_refresh(store, DBT_PROJECT, manifest_path(DBT_PROJECT))
+        full = plan is not None and plan.full
+        refresh = plan_refresh(store, DBT_PROJECT, manifest_path(DBT_PROJECT), all_nodes=full, target=target)
     cmd = [
         str(Path(sys.executable).with_name("dbt")),
         "build",
@@ -131,7 +132,7 @@ def dbt_build(home: str, select: str | None = None, target: str = "duckdb") -> d
         result["refresh_plan"] = refresh.why
         if proc.returncode == 0:  # the bench publishes nothing: the build counts as published
             refresh.write_pending(store)
-            promote_pending(store)
+            promote_pending(store, target)
     if plan is not None:
         result["spark_fct_plan"] = "full" if plan.full else f"{len(plan.partitions)} partition(s)"
         if proc.returncode == 0:

@@ -1,10 +1,11 @@
-"""Which part of the dbt project a DuckDB warehouse build must run: only what changed since the last
-published build.
+"""Which part of the dbt project a warehouse build must run, on DuckDB or on Spark: only what changed
+since the last published build of that target.
 
 A build compares two fingerprints with those of the last build that was published:
 
 - the dbt project (every file of models, seeds, macros, tests, dbt_project.yml and profiles.yml, by
-  content, and the dbt-core, dbt-duckdb and duckdb versions): when it changed, every node runs;
+  content, and the versions of dbt-core and the target's adapter and engine: dbt-duckdb and duckdb, or
+  dbt-spark and pyspark): when it changed, every node runs;
 - each lake input: a dbt source's folder ``lake/<source>/<table>`` with its quality gate's blocklist
   ``lake/_gate/<source>/<table>.json``, and the folders that models read through a macro instead of a
   source (``lake/_quarantine``, read by ``lake_quarantine_relation``). Lake files count by path, size and
@@ -17,12 +18,15 @@ tables are already in the build warehouse. dagster-dbt selects ``fqn:*`` and dbt
 the build is narrowed by excluding the rest (``excluded``). Nothing changed: no dbt run at all. A lake folder no input
 accounts for, a missing build warehouse or recorded state, a full refresh or a schema drift: every node.
 
-A home moved or copied elsewhere also makes again the views that read the lake (staging: their definition
-holds the lake's path), and only them when no input changed.
+A home moved or copied elsewhere also makes again, on DuckDB, the views that read the lake (staging: their
+definition holds the lake's path), and only them when no input changed; on Spark it runs every node (the
+metastore and the tables' locations hold the old path).
 
-The state is ``warehouse/build_state.json``, outside the warehouse file and its publication. A build
-writes what it saw to ``build_state.pending.json``; publishing promotes it. A failed build or a failed
-publication leaves the last published state, so the next build runs again whatever changed since then.
+The state is ``build_state.json`` beside the target's warehouse, outside what is published: in
+``warehouse/`` for DuckDB, in ``spark-warehouse/_semitrade_state/`` for Spark (with the fact's partition
+state, orchestration/spark_incremental.py). A build writes what it saw to ``build_state.pending.json``;
+publishing promotes it. A failed build or a failed publication leaves the last published state, so the
+next build runs again whatever changed since then.
 """
 
 from __future__ import annotations
@@ -36,19 +40,41 @@ from typing import Any
 
 from ingest.atomic import write_bytes_atomic
 from ingest.config import Paths
+from orchestration.dbt_target import DEFAULT_TARGET, spark_tables
 from orchestration.resources import PROJECT_FOLDERS
+from orchestration.spark_incremental import state_path as spark_fct_state_path
 
 STATE_FILE = "build_state.json"
 PENDING_FILE = "build_state.pending.json"
-PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb")
+# per target: the packages whose versions change what a build makes (dbt, the adapter, the engine)
+PACKAGES = {"duckdb": ("dbt-core", "dbt-duckdb", "duckdb"), "spark": ("dbt-core", "dbt-spark", "pyspark")}
 # lake folders that models read through a macro rather than a dbt source: folder → the macro
 MACRO_READ_FOLDERS = {"_quarantine": "lake_quarantine_relation"}
 # lake folders that are bookkeeping, not data: the partition locks; the gate's blocklists belong to their source
 NOT_INPUTS = {"_locks", "_gate"}
 
 
-def project_fingerprint(project_dir: Path) -> str:
-    """A digest of the dbt project's files (by content) and of the dbt and DuckDB versions."""
+def state_dir(store: Paths, target: str = DEFAULT_TARGET) -> Path:
+    """The folder of ``target``'s recorded build state: beside the DuckDB build file, or with the Spark
+    fact's partition state under spark-warehouse/ (neither is published)."""
+    return store.warehouse_dir if target == "duckdb" else spark_fct_state_path(store).parent
+
+
+def warehouse_built(store: Paths, target: str = DEFAULT_TARGET) -> bool:
+    """Whether ``target`` has a warehouse a refresh can build on: the DuckDB build file, or Spark tables."""
+    return store.build_db.exists() if target == "duckdb" else bool(spark_tables(store))
+
+
+def package_version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def project_fingerprint(project_dir: Path, target: str = DEFAULT_TARGET) -> str:
+    """A digest of the dbt project's files (by content) and of the versions of dbt and ``target``'s
+    adapter and engine."""
     digest = hashlib.sha256()
     files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
     for folder in PROJECT_FOLDERS:
@@ -57,8 +83,8 @@ def project_fingerprint(project_dir: Path) -> str:
         if path.exists():
             digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for package in PACKAGES:
-        digest.update(f"{package}=={metadata.version(package)}\0".encode())
+    for package in PACKAGES[target]:
+        digest.update(f"{package}=={package_version(package)}\0".encode())
     return digest.hexdigest()
 
 
@@ -149,8 +175,8 @@ def excluded(manifest: dict[str, Any], keep: set[str]) -> list[str]:
 
 @dataclass
 class RefreshPlan:
-    """What the next DuckDB build runs: every node (``changed`` None), the nodes downstream of the
-    changed inputs (``exclude``: the others), or nothing; ``why`` says which, for the run's log."""
+    """What the next build on ``target`` runs: every node (``changed`` None), the nodes downstream of
+    the changed inputs (``exclude``: the others), or nothing; ``why`` says which, for the run's log."""
 
     changed: list[str] | None
     why: str
@@ -158,6 +184,7 @@ class RefreshPlan:
     state: dict[str, Any] = field(default_factory=dict)
     rebuilt: set[str] = field(default_factory=set)  # the manifest nodes a refresh runs (unique ids)
     moved: bool = False  # the home moved: the views that read the lake are made again
+    target: str = DEFAULT_TARGET
 
     @property
     def up_to_date(self) -> bool:
@@ -179,55 +206,65 @@ class RefreshPlan:
     def write_pending(self, store: Paths) -> Path:
         """After a successful build: what it saw, promoted to the recorded state once published."""
         text = json.dumps(self.state, indent=1, sort_keys=True) + "\n"
-        return write_bytes_atomic(store.warehouse_dir / PENDING_FILE, text.encode("utf-8"))
+        folder = state_dir(store, self.target)
+        folder.mkdir(parents=True, exist_ok=True)
+        return write_bytes_atomic(folder / PENDING_FILE, text.encode("utf-8"))
 
 
-def promote_pending(store: Paths) -> bool:
+def promote_pending(store: Paths, target: str = DEFAULT_TARGET) -> bool:
     """After a successful publication: the published build's state becomes the recorded one."""
-    pending = store.warehouse_dir / PENDING_FILE
+    pending = state_dir(store, target) / PENDING_FILE
     if not pending.exists():
         return False
-    pending.replace(store.warehouse_dir / STATE_FILE)
+    pending.replace(pending.with_name(STATE_FILE))
     return True
 
 
 def plan_refresh(
-    store: Paths, project_dir: Path, manifest_path: Path, *, all_nodes: bool = False
+    store: Paths,
+    project_dir: Path,
+    manifest_path: Path,
+    *,
+    all_nodes: bool = False,
+    target: str = DEFAULT_TARGET,
 ) -> RefreshPlan:
-    """Compare the project and the lake inputs with the last published build's state."""
+    """Compare the project and the lake inputs with the state of ``target``'s last published build."""
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
     inputs = lake_inputs(store, manifest)
     state = {
-        "project": project_fingerprint(project_dir),
+        "project": project_fingerprint(project_dir, target),
         "lake": str(store.lake.resolve()),
         "inputs": {k: v[0] for k, v in inputs.items()},
     }
-    path = store.warehouse_dir / STATE_FILE
+    path = state_dir(store, target) / STATE_FILE
+
+    def every_node(why: str) -> RefreshPlan:
+        return RefreshPlan(None, f"every node: {why}", state=state, target=target)
+
     if all_nodes:
-        return RefreshPlan(None, "every node: asked for (full refresh or all_nodes)", state=state)
-    if not store.build_db.exists() or not path.exists():
-        return RefreshPlan(None, "every node: no published build to refresh", state=state)
+        return every_node("asked for (full refresh or all_nodes)")
+    if not warehouse_built(store, target) or not path.exists():
+        return every_node("no published build to refresh")
     before = json.loads(path.read_text(encoding="utf-8"))
     if before.get("project") != state["project"]:
-        return RefreshPlan(
-            None, "every node: the dbt project or the dbt/DuckDB versions changed", state=state
-        )
+        engine = "DuckDB" if target == "duckdb" else "Spark"
+        return every_node(f"the dbt project or the dbt/{engine} versions changed")
     old: dict[str, str] = before.get("inputs", {})
     now: dict[str, str] = state["inputs"]
     changed = sorted(k for k in old.keys() | now.keys() if old.get(k) != now.get(k))
     unmapped = [k.removeprefix("unmapped:") for k in changed if k.startswith("unmapped:") or k not in inputs]
     if unmapped:
-        return RefreshPlan(
-            None, f"every node: lake folders no dbt input reads changed: {unmapped}", state=state
-        )
+        return every_node(f"lake folders no dbt input reads changed: {unmapped}")
     # a moved or copied home: the views that read the lake name its old path, so they are made again
     moved = before.get("lake") != state["lake"]
+    if moved and target != "duckdb":
+        return every_node(f"the home moved to {store.home} (the Spark metastore holds the old paths)")
     if not changed and not moved:
         why = "up to date: no lake input and no dbt project file changed since the published build"
-        return RefreshPlan([], why, state=state)
+        return RefreshPlan([], why, state=state, target=target)
     start = [uid for k in changed for uid in inputs[k][1]]
     keep = downstream(manifest, start) | (lake_readers(manifest, inputs) if moved else set())
     why = f"the nodes downstream of the lake inputs that changed: {' '.join(changed) or 'none'}"
     if moved:
         why += f"; and the views that read the lake, which moved to {state['lake']}"
-    return RefreshPlan(changed, why, excluded(manifest, keep), state, keep, moved)
+    return RefreshPlan(changed, why, excluded(manifest, keep), state, keep, moved, target)

@@ -65,8 +65,8 @@ class DbtBuildConfig(WarehouseTargetConfig):
     all_nodes: bool = Field(
         default=False,
         description=(
-            "DuckDB: run every seed, model, data test and unit test, instead of only the nodes downstream "
-            "of the lake inputs that changed since the last published build (orchestration/refresh.py)."
+            "Run every seed, model, data test and unit test, instead of only the nodes downstream of the "
+            "lake inputs that changed since the target's last published build (orchestration/refresh.py)."
         ),
     )
 
@@ -105,8 +105,8 @@ def semitrade_dbt_assets(
 
     fct_trade_flows builds incrementally (the Comtrade partitions with new lake files), and so do the
     mirror reports and the reconciled flows (the slices those partitions change); a full
-    refresh when asked, or when its table predates columns the project now defines. On DuckDB only
-    the nodes downstream of the lake inputs that changed since the last published build run
+    refresh when asked, or when its table predates columns the project now defines. Only the nodes
+    downstream of the lake inputs that changed since the target's last published build run
     (orchestration/refresh.py); the others are reported unchanged (metadata semitrade/rebuilt false)."""
     home = store.paths()
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
@@ -132,9 +132,13 @@ def semitrade_dbt_assets(
     if full_refresh:
         args.append("--full-refresh")
     refresh = None
-    if target == "duckdb" and not context.is_subset:  # a subset selected in the UI runs as selected
+    if not context.is_subset:  # a subset selected in the UI runs as selected
         refresh = plan_refresh(
-            home, PROJECT.project_dir, PROJECT.manifest_path, all_nodes=full_refresh or config.all_nodes
+            home,
+            PROJECT.project_dir,
+            PROJECT.manifest_path,
+            all_nodes=full_refresh or config.all_nodes,
+            target=target,
         )
         context.log.info(f"dbt build: {refresh.why}")
         args += refresh.dbt_args()
@@ -277,11 +281,12 @@ def published_warehouse(
 ) -> dg.MaterializeResult:
     """Publish the build warehouse; metadata lists every mart table with its row count."""
     home = store.paths()
-    if chosen_target(config.target) == "spark":
+    target = chosen_target(config.target)
+    if target == "spark":
         serving = publish_spark_warehouse(home, MART_TABLES)
     else:
         serving = publish_warehouse(home.build_db, home.serving_db)
-        promote_pending(home)  # the next build runs only what changed since this publication
+    promote_pending(home, target)  # the next build runs only what changed since this publication
     with duckdb.connect(str(serving), read_only=True) as con:
         tables = [
             r[0]

@@ -246,3 +246,20 @@ def duplicate_a_row(db: Path, freq_code: str, ref_year: int, reporter_code: int)
             "where source = 'comtrade' and freq_code = ? and ref_year = ? and reporter_code = ? limit 1",
             [freq_code, ref_year, reporter_code],
         )
+
+
+def double_kcs_imports_from_japan(store: Paths) -> str:
+    """Revise one KCS lake file in place: Korea's imports from Japan doubled. Its source file's name."""
+    import polars as pl  # noqa: PLC0415
+
+    path, frame = next(
+        (p, f)
+        for p in sorted((store.lake / "kcs" / "trade").rglob("*.parquet"))
+        if (f := pl.read_parquet(p)).filter((pl.col("stat_cd") == "JP") & (pl.col("imp_usd") > 0)).height
+    )
+    revised = frame.with_columns(
+        pl.when(pl.col("stat_cd") == "JP").then(pl.col("imp_usd") * 2).otherwise(pl.col("imp_usd"))
+    )
+    assert revised["imp_usd"].sum() > frame["imp_usd"].sum()
+    revised.write_parquet(path)
+    return frame["source_file"][0]

@@ -15,7 +15,9 @@ import duckdb
 import pytest
 
 from ingest.config import Paths
+from ingest.reference import dbt_project_dir
 from orchestration.dbt_target import spark_mart_dir
+from orchestration.refresh import RefreshPlan, plan_refresh, promote_pending
 from orchestration.spark_incremental import partition_of, plan_fct_build
 from tests.dbt.incremental import (
     CHINA_PARTITION,
@@ -23,6 +25,7 @@ from tests.dbt.incremental import (
     V1_FETCHED,
     V2_FETCHED,
     china_bodies,
+    double_kcs_imports_from_japan,
     keyed,
     lake_files,
     land_china,
@@ -32,6 +35,14 @@ from tests.dbt.spark_build import SparkBuild, failed, run_dbt
 
 CHINA = ("A", 2010, 156)
 KOREA_M_2019 = ("M", 2019, 410)
+
+
+def refresh_plan(store: Paths, *, all_nodes: bool = False) -> RefreshPlan:
+    """What a Spark build of ``store`` runs, planned as the warehouse asset plans it."""
+    project = dbt_project_dir()
+    return plan_refresh(
+        store, project, project / "target" / "manifest.json", all_nodes=all_nodes, target="spark"
+    )
 
 
 def fact_rows(store: Paths) -> list[tuple[Any, ...]]:
@@ -151,3 +162,49 @@ def test_partition_paths_parse() -> None:
     assert partition_of("freq=M/year=2019/reporter=410/vintage=ab.parquet") == ("M", 2019, 410)
     assert partition_of("vintage=ab.parquet") is None
     assert partition_of(f"{CHINA_PARTITION}/x.parquet") == CHINA
+
+
+def kcs_japan_imports(store: Paths, source_file: str) -> float:
+    """Korea's imports from Japan of one KCS file in the Spark fct_trade_flows (its Parquet folder)."""
+    glob = str(spark_mart_dir(store, "fct_trade_flows") / "**" / "*.parquet")
+    with duckdb.connect() as con:
+        (value,) = con.execute(
+            "select sum(value_usd) from read_parquet(?, hive_partitioning = true) where source = 'kcs' "
+            "and flow_code = 'M' and partner_code = 392 and source_file = ?",
+            [glob, source_file],
+        ).fetchone()
+    return value
+
+
+def test_a_spark_refresh_runs_only_what_a_kcs_revision_feeds(
+    scenario: dict[str, Any], spark_build: SparkBuild, tmp_path: Path
+) -> None:
+    """On Spark as on DuckDB, a build runs only the nodes downstream of the lake inputs that changed since
+    the last published build (orchestration/refresh.py, state under spark-warehouse/_semitrade_state/).
+    After the scenario above the Spark home is taken as built and published, then one KCS file is revised."""
+    store = spark_build.store
+    refresh_plan(store, all_nodes=True).write_pending(store)
+    assert promote_pending(store, "spark")
+    assert refresh_plan(store).up_to_date
+    dims = {p: p.stat().st_mtime_ns for p in spark_mart_dir(store, "dim_country").rglob("*.parquet")}
+    assert dims
+    source_file = double_kcs_imports_from_japan(store)
+    before = kcs_japan_imports(store, source_file)
+    assert before > 0
+    plan = refresh_plan(store)
+    assert plan.changed == ["source:kcs.trade+"]
+    fct_plan = plan_fct_build(store)
+    assert not fct_plan.full and fct_plan.partitions == []  # no Comtrade partition changed
+    results = run_dbt(
+        store, "build", "--select", "fqn:*", *plan.dbt_args(), target_path=tmp_path / "t", plan=fct_plan
+    )
+    assert not failed(results), failed(results)
+    kinds = ("model", "test")
+    ran = {uid for uid, _, _ in results if uid.split(".")[0] in kinds}
+    assert ran == {uid for uid in plan.rebuilt if uid.split(".")[0] in kinds}
+    assert "model.semitrade.fct_trade_flows" in ran and "model.semitrade.stg_kcs__trade" in ran
+    assert not [uid for uid, _, _ in results if uid.split(".")[0] in ("seed", "unit_test")]
+    assert "model.semitrade.dim_country" not in ran and "model.semitrade.stg_comtrade__records" not in ran
+    assert len(ran) < len(spark_build.results) * 2 / 3
+    assert {p: p.stat().st_mtime_ns for p in spark_mart_dir(store, "dim_country").rglob("*.parquet")} == dims
+    assert kcs_japan_imports(store, source_file) == pytest.approx(2 * before, rel=1e-12)

@@ -13,12 +13,12 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import polars as pl
 import pytest
 
 from ingest.config import Paths
 from ingest.reference import dbt_project_dir
 from orchestration.cli import main
+from orchestration.dbt_target import spark_mart_dir
 from orchestration.refresh import (
     PENDING_FILE,
     STATE_FILE,
@@ -27,6 +27,8 @@ from orchestration.refresh import (
     project_fingerprint,
     promote_pending,
 )
+from orchestration.spark_incremental import state_path as spark_fct_state_path
+from tests.dbt.incremental import double_kcs_imports_from_japan
 from tests.dbt.runner import invoke_dbt
 from tests.published import copy_home
 
@@ -168,6 +170,40 @@ def test_a_moved_home_makes_again_the_views_that_read_the_lake(recorded: Paths, 
     assert "model.semitrade.int_hs__code_map" not in plan.rebuilt
 
 
+def test_the_spark_target_keeps_its_own_state(recorded: Paths, tmp_path: Path) -> None:
+    """Spark's state sits with its warehouse: the DuckDB state does not make a Spark build a refresh,
+    nor the other way round; a moved home runs every node on Spark (the metastore holds its paths)."""
+    plan = plan_refresh(recorded, PROJECT, MANIFEST, target="spark")
+    assert plan.why == "every node: no published build to refresh"  # no Spark tables yet
+    table = spark_mart_dir(recorded, "fct_trade_flows") / "part-0.parquet"
+    table.parent.mkdir(parents=True)
+    table.write_bytes(b"rows")
+    assert plan_refresh(recorded, PROJECT, MANIFEST, target="spark").why == (
+        "every node: no published build to refresh"
+    )  # Spark tables, but no Spark state recorded
+    plan_refresh(recorded, PROJECT, MANIFEST, all_nodes=True, target="spark").write_pending(recorded)
+    spark_state = spark_fct_state_path(recorded).parent
+    assert (spark_state / PENDING_FILE).exists() and not (recorded.warehouse_dir / PENDING_FILE).exists()
+    assert promote_pending(recorded, "spark") and (spark_state / STATE_FILE).exists()
+    assert project_fingerprint(PROJECT, "spark") != project_fingerprint(PROJECT, "duckdb")
+    assert plan_refresh(recorded, PROJECT, MANIFEST, target="spark").up_to_date
+    _lake_file(recorded, "kcs/trade/year=2020/e.parquet")
+    spark = plan_refresh(recorded, PROJECT, MANIFEST, target="spark")
+    duck = plan_refresh(recorded, PROJECT, MANIFEST)
+    assert spark.changed == duck.changed == ["source:kcs.trade+"]
+    assert spark.rebuilt == duck.rebuilt and spark.dbt_args() == duck.dbt_args()
+    assert "model.semitrade.fct_trade_flows" in spark.rebuilt and "dim_country" in spark.exclude
+    spark.write_pending(recorded)
+    assert promote_pending(recorded, "spark")
+    assert plan_refresh(recorded, PROJECT, MANIFEST, target="spark").up_to_date
+    assert plan_refresh(recorded, PROJECT, MANIFEST).changed == ["source:kcs.trade+"]  # DuckDB's own state
+    moved = Paths(tmp_path / "elsewhere")
+    shutil.copytree(recorded.home, moved.home)
+    assert plan_refresh(moved, PROJECT, MANIFEST, target="spark").why == (
+        f"every node: the home moved to {moved.home} (the Spark metastore holds the old paths)"
+    )
+
+
 def test_only_a_publication_records_the_state(recorded: Paths) -> None:
     _lake_file(recorded, "fx/monthly_rates/e.parquet")
     plan = plan_refresh(recorded, PROJECT, MANIFEST)
@@ -239,18 +275,7 @@ def test_a_kcs_revision_rebuilds_korea_downstream_then_nothing(
     monkeypatch.setenv("SEMITRADE_HOME", str(store.home))
     copied = plan_refresh(store, PROJECT, MANIFEST)  # the copy is the published build, moved
     assert copied.changed == [] and copied.moved
-    # a revised KCS file: Korea's imports from Japan of one file doubled
-    path, frame = next(
-        (p, f)
-        for p in sorted((store.lake / "kcs" / "trade").rglob("*.parquet"))
-        if (f := pl.read_parquet(p)).filter((pl.col("stat_cd") == "JP") & (pl.col("imp_usd") > 0)).height
-    )
-    revised = frame.with_columns(
-        pl.when(pl.col("stat_cd") == "JP").then(pl.col("imp_usd") * 2).otherwise(pl.col("imp_usd"))
-    )
-    source_file = frame["source_file"][0]
-    assert revised["imp_usd"].sum() > frame["imp_usd"].sum()
-    revised.write_parquet(path)
+    source_file = double_kcs_imports_from_japan(store)  # a revised KCS file
     query = (
         "select sum(value_usd) from fct_trade_flows where source = 'kcs' and flow_code = 'M' "
         "and partner_code = 392 and source_file = ?"

@@ -4,7 +4,8 @@
 {%- endmacro %}
 
 {% macro duckdb__ordered_product(expr, order_by) -%}
-    product({{ expr }} order by {{ order_by }})
+    {#- the filter drops null values before the per-group sort, which is what an ordered aggregate costs -#}
+    product({{ expr }} order by {{ order_by }}) filter (where ({{ expr }}) is not null)
 {%- endmacro %}
 
 {% macro spark__ordered_product(expr, order_by) -%}

@@ -143,8 +143,10 @@ path_weights as (
         ps.end_hs6,
         ps.path,
         -- multiplied in path order (from_key starts with the version, which only moves one way along
-        -- a path): a floating-point product depends on the order of its factors
-        {{ ordered_product('w.weight', 'ps.from_key') }} as weight,
+        -- a path): a floating-point product depends on the order of its factors. Steps of weight
+        -- exactly 1 (most of them) leave a product's bits unchanged, so only the others are sorted
+        -- and multiplied; a path of such steps only weighs 1.
+        coalesce({{ ordered_product('case when w.weight <> 1.0 then w.weight end', 'ps.from_key') }}, 1.0) as weight,
         bool_or(w.method = 'equal') as has_equal_step,
         bool_or(w.method = 'trade') as has_trade_step
     from path_steps as ps
