@@ -6,12 +6,23 @@
     no failure the build could have caused.
       fct_trade_flows     the Comtrade partitions (frequency × year × reporter) its last build
                           re-derived, and the national sources (re-derived every build);
-      int_mirror__reports  the frequency × year slices of the reporters it took in.
+      int_mirror__reports  the frequency × year slices of the reporters it took in;
+      fct_trade_flows_preferred (a view, a filter of the fact)  the fact's scope, and the Comtrade
+                          rows of every (frequency, reporter) that has a national source: whether such
+                          a row is kept depends on the national rows of its group, which every build
+                          re-derives. Every other row is a fact row of an unchanged partition whose
+                          keeping did not change (its tests: row-local properties of the fact row, and
+                          keys containing frequency, period and reporter). A national source that
+                          leaves entirely brings back its reporter's Comtrade rows out of scope: they are
+                          fact rows the fact's tests checked, and one source (comtrade) cannot break
+                          the view's per-group key unless the fact's key is broken.
     After a full build the scope is everything. `dbt test --vars '{full_tests: true}'` (or any run with
     that var) tests every row of every model. dbt calls this macro (it wraps the model of a generic
     test, applying the test's `where` config); the project's version takes precedence over dbt's. -#}
 
 {% macro default__get_where_subquery(relation) -%}
+    {#- the Comtrade lake source: only its files that changed (macros/tests/lake_test_scope.sql) -#}
+    {%- set relation = semitrade.lake_test_relation(relation) if execute else relation -%}
     {%- set where = config.get('where', '') -%}
     {%- set scope = semitrade.incremental_test_scope(relation) if execute else '' -%}
     {%- set conditions = [] -%}
@@ -36,8 +47,9 @@
     {%- endif -%}
     {%- set name = relation.identifier if relation is not string else '' -%}
     {%- set s = semitrade.fct_state_schema() -%}
-    {%- set state = 'fct_trade_flows__last_build' if name == 'fct_trade_flows' else name ~ '__pending' -%}
-    {%- if name not in ('fct_trade_flows', 'int_mirror__reports')
+    {%- set on_fact = name in ('fct_trade_flows', 'fct_trade_flows_preferred') -%}
+    {%- set state = 'fct_trade_flows__last_build' if on_fact else name ~ '__pending' -%}
+    {%- if name not in ('fct_trade_flows', 'fct_trade_flows_preferred', 'int_mirror__reports')
           or adapter.get_relation(database=relation.database, schema=s, identifier=state) is none -%}
         {{ return('') }}
     {%- endif -%}
@@ -48,6 +60,19 @@
     {%- set changed = rows.rows | rejectattr(0, 'none') | list -%}
     {%- if name == 'fct_trade_flows' -%}
         {{ return("source <> 'comtrade' or " ~ semitrade.changed_partitions_predicate(changed, s ~ '.' ~ state, ['reporter_code'])) }}
+    {%- elif name == 'fct_trade_flows_preferred' -%}
+        {#- the (frequency, reporter) pairs with a national source, as literals: measured on the 1M-row
+            warehouse, the unique test 0.20 s, against 0.95 s with the same set as a semi join on the
+            fact (which DuckDB does not push into the view's union) and 1.3 s unscoped -#}
+        {%- set fact = relation.incorporate(path={'identifier': 'fct_trade_flows'}) -%}
+        {%- set national = run_query('select distinct freq_code, reporter_code from ' ~ fact
+            ~ " where source <> 'comtrade' order by 1, 2") -%}
+        {%- set terms = ["source <> 'comtrade'"] -%}
+        {%- for r in national.rows -%}
+            {%- do terms.append("(freq_code = '" ~ r[0] ~ "' and reporter_code = " ~ (r[1] | int) ~ ")") -%}
+        {%- endfor -%}
+        {%- do terms.append(semitrade.changed_partitions_predicate(changed, s ~ '.' ~ state, ['reporter_code'])) -%}
+        {{ return(terms | join(' or ')) }}
     {%- else -%}
         {{ return(semitrade.changed_partitions_predicate(changed, s ~ '.' ~ state, ['exporter_code', 'importer_code'])) }}
     {%- endif -%}

@@ -4,6 +4,11 @@
 -- the group, 1 − Σ_k |X_k − M_k| / Σ_k (X_k + M_k) (not adjusted for the overall trade imbalance).
 -- 0 = one-way trade only, 1 = exports equal imports product by product.
 -- Sums of DOUBLE values are exact (macros/sum_exact.sql): independent of the row order.
+--
+-- A table rebuilt whole at every build, not incremental by slice (macros/replace_slices.sql): a row of
+-- one period reads that period's rows only, but those are reconciled values, which a revision of any
+-- single reporter-year moves in every year (int_indicators__flows says why), so a slice would be the
+-- whole table.
 with
 
 flows as (

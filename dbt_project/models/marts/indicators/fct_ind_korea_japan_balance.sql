@@ -3,6 +3,11 @@
 -- side's customs reported. Korea and Japan are the `ind_corridor()` codes (410 and 392 by default).
 -- Covered products only (segment not null): codes outside the taxonomy are not in any segment or in
 -- 'all'. Sums of DOUBLE values are exact (macros/sum_exact.sql): independent of the row order.
+--
+-- A table rebuilt whole at every build, not incremental by slice (macros/replace_slices.sql): its
+-- reconciled values (fct_reconciled_flows) convert imports with CIF rates that are medians over every
+-- period of a pair and over all pairs of a product group, so a revision of any single reporter-year
+-- moves the rows of every year (int_indicators__flows says more); a slice would be the whole table.
 {%- set corridor = ind_corridor() %}
 with
 

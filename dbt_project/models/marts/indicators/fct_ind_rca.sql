@@ -3,6 +3,11 @@
 -- of covered semiconductor products, divided by the product's share in all sample economies'
 -- exports of covered products. Reconciled FOB flows; an absent row means no exports.
 -- Sums of DOUBLE values are exact (macros/sum_exact.sql): independent of the row order.
+--
+-- A table rebuilt whole at every build, not incremental by slice (macros/replace_slices.sql): a row of
+-- one period reads that period's rows only, but those are reconciled values, which a revision of any
+-- single reporter-year moves in every year (int_indicators__flows says why), so a slice would be the
+-- whole table.
 with
 
 flows as (

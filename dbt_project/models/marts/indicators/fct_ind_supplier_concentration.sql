@@ -3,6 +3,10 @@
 -- suppliers, the equivalent number of equal suppliers, and the top supplier.
 -- Order-independent: exact sums (macros/sum_exact.sql); supplier_rank has no ties, so the top
 -- supplier is one code.
+--
+-- A table rebuilt whole at every build, not incremental by slice (macros/replace_slices.sql): it reads
+-- fct_ind_supplier_shares, reconciled values that a revision of any single reporter-year moves in every
+-- year (int_indicators__flows says why), so a slice would be the whole table.
 with
 
 shares as (

@@ -2,6 +2,11 @@
 -- supplier's share of the importer's imports of that product, from reconciled FOB flows.
 -- The market total is an exact sum (macros/sum_exact.sql) and the rank breaks value ties by the
 -- supplier code, so the mart does not depend on the order DuckDB's worker threads see the rows in.
+--
+-- A table rebuilt whole at every build, not incremental by slice (macros/replace_slices.sql): a row of
+-- one period reads that period's rows only, but those are reconciled values, which a revision of any
+-- single reporter-year moves in every year (int_indicators__flows says why), so a slice would be the
+-- whole table.
 with
 
 flows as (

@@ -4,6 +4,11 @@
 -- TC = 100 × (1 − Σ_k |m_jk − x_ik| / 2) = 100 × Σ_k min(m_jk, x_ik) because both share vectors sum
 -- to one; x_ik = k's share in i's exports to all sample economies, m_jk = k's share in j's imports.
 -- Sums are exact (macros/sum_exact.sql; shares at 20 decimals): independent of the row order.
+--
+-- A table rebuilt whole at every build, not incremental by slice (macros/replace_slices.sql): a row of
+-- one period reads that period's rows only, but those are reconciled values, which a revision of any
+-- single reporter-year moves in every year (int_indicators__flows says why), so a slice would be the
+-- whole table.
 with
 
 flows as (

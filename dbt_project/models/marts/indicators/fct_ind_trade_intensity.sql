@@ -3,6 +3,11 @@
 -- divided by the share of all sample economies' covered exports that go to the importer
 -- (> 1: the pair trades more than the importer's weight in the universe would predict).
 -- Totals are exact sums (macros/sum_exact.sql): independent of the row order.
+--
+-- A table rebuilt whole at every build, not incremental by slice (macros/replace_slices.sql): a row of
+-- one period reads that period's rows only, but those are reconciled values, which a revision of any
+-- single reporter-year moves in every year (int_indicators__flows says why), so a slice would be the
+-- whole table.
 with
 
 flows as (

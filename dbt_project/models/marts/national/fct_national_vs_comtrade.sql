@@ -5,6 +5,12 @@
 --   mirror_<importer source>_imports_vs_<exporter source>_exports: one country's imports from the other
 --   against the other's exports to it (e.g. Korea Customs imports from Japan vs Japan MOF exports to Korea).
 -- gap_usd = national_value_usd − benchmark_value_usd; gap_pct = gap_usd / benchmark_value_usd × 100.
+--
+-- A table rebuilt whole at every build, not incremental by slice (macros/replace_slices.sql): every row
+-- is a full outer join against the national sources' rows (a Comtrade row shows up with a null national
+-- side only when no national row matches it), which fct_trade_flows re-derives at every build with no
+-- record of what changed, and the Comtrade side is chosen by national_reporters, a set over all years.
+-- So any build may change any row: the slice would be the whole table.
 with
 
 flows as (
