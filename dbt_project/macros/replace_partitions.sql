@@ -37,16 +37,63 @@
 
 
 {% macro comtrade_lake_files_sql() -%}
-    {#- Every Comtrade lake file (path relative to the dataset's folder) with its partition, from the
-        file names alone (no file is opened). -#}
+    {#- Every Comtrade lake file (file: path relative to the dataset's folder; path: the path to read it
+        by) with its partition, from the file names alone (no file is opened). -#}
     select
         {{ comtrade_lake_file_key('file') }} as file,
+        '{{ comtrade_lake_dir() | replace("'", "''") }}/' || {{ comtrade_lake_file_key('file') }} as path,
         regexp_extract(file, '/freq=([^/]+)/', 1) as freq_code,
         cast(regexp_extract(file, '/year=([0-9]+)/', 1) as integer) as ref_year,
         cast(regexp_extract(file, '/reporter=([0-9]+)/', 1) as integer) as reporter_code
-    from glob('{{ env_var('SEMITRADE_HOME', '../data') }}/lake/comtrade/records/**/*.parquet')
+    from glob('{{ comtrade_lake_dir() }}/**/*.parquet')
     -- the zero-row schema file of an empty dataset (ingest/lake.py) belongs to no partition
     where not file like '%/.empty.parquet'
+{%- endmacro %}
+
+
+{% macro comtrade_lake_dir() -%}
+    {#- The Comtrade records dataset's folder in the lake (the source reads its glob, _comtrade__sources.yml). -#}
+    {{ return(env_var('SEMITRADE_HOME', '../data') ~ '/lake/comtrade/records') }}
+{%- endmacro %}
+
+
+{% macro comtrade_lake_read(paths) -%}
+    {#- read_parquet over the Comtrade lake files ``paths`` (as comtrade_lake_files_sql's path) and the
+        dataset's zero-row schema file, with union_by_name as the source reads the whole lake: the same
+        columns and types (the schema file gives them even when ``paths`` is empty), and DuckDB opens no
+        other file (union_by_name over the source's glob reads every file's schema when the query is
+        bound). none when there is neither a path nor a schema file. -#}
+    {%- set lake = comtrade_lake_dir() | replace("'", "''") -%}
+    {%- set empty = run_query("select file from glob('" ~ lake ~ "/.empty.parquet')") -%}
+    {%- set quoted = [] -%}
+    {%- for p in empty.columns[0].values() | list + paths -%}{%- do quoted.append("'" ~ (p | replace("'", "''")) ~ "'") -%}{%- endfor -%}
+    {%- if quoted | length == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return('read_parquet([' ~ quoted | join(', ') ~ '], union_by_name = true)') }}
+{%- endmacro %}
+
+
+{% macro comtrade_partition_relation() -%}
+    {#- In an incremental DuckDB build of fct_trade_flows (after fct_trade_flows_prepare_changes): the
+        rows of int_trade_flows__comtrade for the partitions the build re-derives, by the models' own SQL
+        (macros/comtrade_records.sql) over every current lake file of those partitions, read by path (the
+        latest-vintage rule works within a partition; a partition left with no file yields no row).
+        none when the lake holds neither such a file nor a schema file: read the view then. -#}
+    {%- set files -%}
+        select l.path
+        from ({{ comtrade_lake_files_sql() }}) as l
+        where (l.freq_code, l.ref_year, l.reporter_code) in (
+            select freq_code, ref_year, reporter_code from {{ fct_state_schema() }}.fct_trade_flows__pending
+            where change in ('new', 'removed', 'blocklist')
+        )
+        order by 1
+    {%- endset -%}
+    {%- set read = comtrade_lake_read(run_query(files).columns[0].values() | list) -%}
+    {%- if read is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return('(' ~ int_trade_flows_comtrade_sql('(' ~ stg_comtrade_records_sql(read) ~ ')') ~ ')') }}
 {%- endmacro %}
 
 

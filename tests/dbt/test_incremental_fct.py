@@ -14,8 +14,11 @@ parsed once for the module (tests/dbt/runner.py); the helpers are in tests/dbt/i
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
+from datetime import timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -51,6 +54,8 @@ from tests.dbt.incremental import (
 )
 from tests.dbt.runner import DbtCall, DuckDbt
 from tests.published import Build, copy_home
+
+READ_PARQUET_LIST = re.compile(r"read_parquet\(\[([^\]]*)\], union_by_name = true\)")
 
 # -- fixture and helpers -----------------------------------------------------------------------
 
@@ -349,3 +354,70 @@ def test_generic_tests_of_an_incremental_build_check_the_rows_it_rederived(home:
         assert re.search(rf"FAIL 1 {conservation}", done.log), done.log[-2000:]
     finally:
         shutil.copyfile(saved, db)
+
+
+def fct_files_read(dbt: DuckDbt, db: Path) -> list[Path]:
+    """The files the compiled SQL of fct_trade_flows' last run into ``db`` reads by path (it must read no glob)."""
+    compiled = next((dbt.work / f"target_{db.stem}" / "compiled").rglob("fct_trade_flows.sql")).read_text()
+    assert "**" not in compiled, compiled
+    found = READ_PARQUET_LIST.findall(compiled)
+    assert len(found) == 1, compiled
+    return [Path(p.strip().removeprefix("'").removesuffix("'")) for p in found[0].split(",")]
+
+
+def test_an_incremental_build_reads_the_files_of_the_rederived_partitions_by_path(
+    home: Paths, dbt: DuckDbt
+) -> None:
+    # GIVEN the fact up to date, China A/2010 with its two vintages and Korea M/2019 with its one lake file
+    db = home.build_db
+    v1, v2 = china_bodies()
+    assert dbt_run(dbt, db) == 0
+    records = home.lake / "comtrade" / "records"
+    assert fct_files_read(dbt, db) == [
+        records / ".empty.parquet"
+    ]  # nothing to re-derive: the schema file alone
+    korea = ("comtrade", "M", 2019, 410)
+    (korea_file,) = lake_files(home, "freq=M/year=2019/reporter=410")
+    start = counts(db)
+    assert start[korea] > 0 and start[CHINA] == 4
+    untouched = f"{outside(CHINA)} and {outside(korea)}"
+    untouched_sum = checksum(db, untouched)
+
+    # WHEN a third China vintage lands (values +20 % on the revision) and Korea M/2019's file leaves the
+    # lake, and the fact builds
+    v3 = copy.deepcopy(v2)
+    for rec in v3["data"]:
+        rec["primaryValue"] = round(rec["primaryValue"] * 1.2, 2)
+        rec["cifvalue"] = rec["primaryValue"] if rec["cifvalue"] is not None else None
+    _, third_file = land_china(home, v3, V2_FETCHED + timedelta(days=30))
+    aside = dbt.work / "aside_by_path"
+    aside.mkdir(exist_ok=True)
+    shutil.move(korea_file, aside / korea_file.name)
+    try:
+        assert dbt_run(dbt, db) == 2
+
+        # THEN the fact read the schema file and every file of China A/2010 (its three vintages, for the
+        # latest-vintage rule), by path, and no other file; Korea M/2019 (no file left) is emptied
+        china_files = lake_files(home, CHINA_PARTITION)
+        assert len(china_files) == 3 and third_file in china_files
+        assert fct_files_read(dbt, db) == [records / ".empty.parquet", *china_files]
+        assert values(db, CHINA) == pytest.approx(latest_of(v1, v2, v3), rel=1e-12)
+        assert DROPPED in values(db, CHINA)  # only the first vintage carries it
+        assert counts(db) == {k: v for k, v in start.items() if k != korea}
+        assert checksum(db, untouched) == untouched_sum
+        # AND the table equals a full rebuild of the same lake
+        assert checksum(db) == checksum(full_refresh_of_copy(home, dbt))
+    finally:
+        shutil.move(aside / korea_file.name, korea_file)
+        third_file.unlink()
+    # WHEN the lake is back as it was
+    assert dbt_run(dbt, db) == 2
+
+    # THEN so is the table (Korea's file is read back by path)
+    assert fct_files_read(dbt, db) == [
+        records / ".empty.parquet",
+        *lake_files(home, CHINA_PARTITION),
+        korea_file,
+    ]
+    assert counts(db) == start
+    assert checksum(db) == checksum(full_refresh_of_copy(home, dbt))

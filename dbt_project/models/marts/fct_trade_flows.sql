@@ -9,11 +9,16 @@
 -- table re-derives, whole, only the partitions in which a lake file appeared or disappeared or the
 -- quality gate's blocklist changed since the last build, and leaves the others alone; the national
 -- sources (Korea, Japan: small) are re-derived whole every time (macros/replace_partitions.sql).
+-- An incremental DuckDB build reads those partitions' lake files by path, through the SQL of
+-- stg_comtrade__records and int_trade_flows__comtrade (macros/comtrade_records.sql): through the views,
+-- the filter on the partitions would not reach the lake (DuckDB would read it whole).
 -- `dbt build --full-refresh` (or `semitrade run --full-refresh`) rebuilds everything, e.g. after a
 -- parser change rewrote lake files in place; a build with var `as_of` is always a full rebuild.
 -- On Spark the same, with the bookkeeping kept by semitrade (orchestration/spark_incremental.py: the
 -- var spark_fct names the partitions to re-derive): a Parquet table partitioned by source × frequency ×
 -- year × reporter, written with insert_overwrite after a pre-hook dropped the re-derived partitions.
+-- (the incremental DuckDB read names no ref of int_trade_flows__comtrade: the graph keeps it)
+-- depends_on: {{ ref('int_trade_flows__comtrade') }}
 {{ config(
     materialized='incremental',
     incremental_strategy=('replace_partitions' if state_in_warehouse() else 'insert_overwrite'),
@@ -33,10 +38,12 @@
     'is_aggregate', 'source_file', 'vintage',
 ] %}
 {%- set comtrade_filter = 'true' %}
+{%- set comtrade_relation = ref('int_trade_flows__comtrade') %}
 {%- if execute and state_in_warehouse() %}
 {%- set changed = fct_trade_flows_prepare_changes(is_incremental()) %}
 {%- if is_incremental() %}
 {%- set comtrade_filter = comtrade_partition_predicate(changed) %}
+{%- set comtrade_relation = comtrade_partition_relation() or comtrade_relation %}
 {%- do log('fct_trade_flows: ' ~ (changed.rows | length) ~ ' Comtrade partition(s) to re-derive', info=true) %}
 {%- endif %}
 {%- elif execute and is_incremental() and var('spark_fct', none) is not none and not var('spark_fct').full %}
@@ -48,7 +55,7 @@ with
 flows as (
 
     {% for model in source_models -%}
-    select {{ flow_columns | join(', ') }} from {{ ref(model) }}
+    select {{ flow_columns | join(', ') }} from {{ comtrade_relation if model == 'int_trade_flows__comtrade' else ref(model) }}
     {% if model == 'int_trade_flows__comtrade' %}where {{ comtrade_filter }}
     {% endif %}
     {%- if not loop.last %}union all
