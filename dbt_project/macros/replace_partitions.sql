@@ -74,22 +74,28 @@
 {%- endmacro %}
 
 
+{% macro comtrade_partition_paths(partitions_sql) -%}
+    {#- The paths of every current lake file of the partitions ``partitions_sql`` selects (a query of
+        freq_code, ref_year, reporter_code), sorted, from the file names alone. -#}
+    {%- set files -%}
+        select l.path
+        from ({{ comtrade_lake_files_sql() }}) as l
+        where (l.freq_code, l.ref_year, l.reporter_code) in ({{ partitions_sql }})
+        order by 1
+    {%- endset -%}
+    {{ return(run_query(files).columns[0].values() | list) }}
+{%- endmacro %}
+
+
 {% macro comtrade_partition_relation() -%}
     {#- In an incremental DuckDB build of fct_trade_flows (after fct_trade_flows_prepare_changes): the
         rows of int_trade_flows__comtrade for the partitions the build re-derives, by the models' own SQL
         (macros/comtrade_records.sql) over every current lake file of those partitions, read by path (the
         latest-vintage rule works within a partition; a partition left with no file yields no row).
         none when the lake holds neither such a file nor a schema file: read the view then. -#}
-    {%- set files -%}
-        select l.path
-        from ({{ comtrade_lake_files_sql() }}) as l
-        where (l.freq_code, l.ref_year, l.reporter_code) in (
-            select freq_code, ref_year, reporter_code from {{ fct_state_schema() }}.fct_trade_flows__pending
-            where change in ('new', 'removed', 'blocklist')
-        )
-        order by 1
-    {%- endset -%}
-    {%- set read = comtrade_lake_read(run_query(files).columns[0].values() | list) -%}
+    {%- set read = comtrade_lake_read(comtrade_partition_paths(
+        'select freq_code, ref_year, reporter_code from ' ~ fct_state_schema() ~ '.fct_trade_flows__pending '
+        ~ "where change in ('new', 'removed', 'blocklist')")) -%}
     {%- if read is none -%}
         {{ return(none) }}
     {%- endif -%}

@@ -1,7 +1,7 @@
 -- Value conservation, UN Comtrade: for every frequency and period, the total value and the row count
--- of fct_trade_flows equal those of the lake to the cent, after the same selection the pipeline makes
--- (files not blocked by the quality gate, the latest vintage of each record key — a published one before
--- a SYNTHETIC sample one, as stg_comtrade__records picks — fact-grain rows:
+-- of fct_trade_flows equal those of the lake to the cent, after the selection the pipeline makes, by its
+-- own SQL (files not blocked by the quality gate, the latest vintage of each record key — a published one
+-- before a SYNTHETIC sample one — as stg_comtrade__records picks; fact-grain rows:
 -- HS6, partner2 0, customs C00, mode of transport 0). Sums are exact decimals, so the summation order
 -- cannot hide or invent a cent. Returns the periods that differ, with the gap.
 -- Shown in Dagster as a check of fct_trade_flows (it reads the lake source too).
@@ -11,46 +11,11 @@
 {%- set scope = fct_last_build_scope(ref('fct_trade_flows')) %}
 with
 
-lake as (
-
-    select *
-    from {{ source('comtrade', 'records') }}
-    where source_file not in ({{ gate_blocked_source_files('comtrade', 'records') }})
-      and {{ scope }}
-    {% if var('as_of', none) %}
-    and cast(fetched_at as timestamp) < cast('{{ var("as_of") }}' as date) + interval 1 day
-    {% endif %}
-
-),
-
--- A record key can only repeat across the vintages of one lake partition (frequency × year ×
--- reporter; a file never repeats a key): partitions with one vintage need no ranking.
-vintages as (
-
-    select freq_code, ref_year, reporter_code, count(distinct vintage) as n_vintages
-    from lake
-    group by all
-
-),
-
+-- the lake after the pipeline's own selection (the SQL of stg_comtrade__records, macros/comtrade_records.sql),
+-- over the partitions in scope: after an incremental build, their lake files alone, read by path
 latest as (
 
-    select l.*
-    from lake as l
-    semi join vintages as v
-        on v.freq_code = l.freq_code and v.ref_year = l.ref_year and v.reporter_code = l.reporter_code
-        and v.n_vintages = 1
-    union all
-    select l.*
-    from lake as l
-    semi join vintages as v
-        on v.freq_code = l.freq_code and v.ref_year = l.ref_year and v.reporter_code = l.reporter_code
-        and v.n_vintages > 1
-    qualify row_number() over (
-        partition by l.freq_code, l.period, l.reporter_code, l.partner_code, l.partner2_code, l.flow_code,
-            l.cmd_code, l.customs_code, l.mot_code
-        order by case when l.origin = 'sample' then 1 else 0 end, l.fetched_at desc, l.vintage desc
-    ) = 1
+    {{ stg_comtrade_records_sql(fct_last_build_lake(ref('fct_trade_flows'))) }}
 
 ),
 
@@ -63,6 +28,7 @@ lake_totals as (
         sum(cast(primary_value as decimal(38, 6))) as lake_usd
     from latest
     where aggr_level = 6 and partner2_code = 0 and customs_code = 'C00' and mot_code = 0
+      and {{ scope }}
     group by 1, 2
 
 ),

@@ -335,9 +335,14 @@ def test_generic_tests_of_an_incremental_build_check_the_rows_it_rederived(home:
         assert outcomes(done, unique, conservation) == [("pass", 0), ("pass", 0)]
         assert re.search(rf"PASS {unique} ", done.log), done.log[-2000:]
         assert re.search(rf"PASS {conservation} ", done.log), done.log[-2000:]
+        # (the conservation check read the lake files of Korea A/2019 alone, by path)
+        files = lake_files_read(dbt, db, conservation)
+        assert files[0].name == ".empty.parquet" and len(files) > 1
+        assert all("/freq=A/year=2019/reporter=410/" in str(f) for f in files[1:]), files
         # ... and with var full_tests they check every row and both find the duplicate
         done = dbt_test(dbt, db, both, full_tests=True)
         assert not done.success
+        assert lake_files_read(dbt, db, conservation) is None  # the whole lake
         assert outcomes(done, unique, conservation) == [("fail", 1), ("fail", 1)]
         assert re.search(rf"FAIL 1 {unique}", done.log), done.log[-2000:]
         assert re.search(rf"FAIL 1 {conservation}", done.log), done.log[-2000:]
@@ -356,13 +361,22 @@ def test_generic_tests_of_an_incremental_build_check_the_rows_it_rederived(home:
         shutil.copyfile(saved, db)
 
 
-def fct_files_read(dbt: DuckDbt, db: Path) -> list[Path]:
-    """The files the compiled SQL of fct_trade_flows' last run into ``db`` reads by path (it must read no glob)."""
-    compiled = next((dbt.work / f"target_{db.stem}" / "compiled").rglob("fct_trade_flows.sql")).read_text()
-    assert "**" not in compiled, compiled
+def lake_files_read(dbt: DuckDbt, db: Path, node: str = "fct_trade_flows") -> list[Path] | None:
+    """The lake files the compiled SQL of ``node``'s last run into ``db`` reads by path; None when it
+    reads the lake's glob instead."""
+    compiled = next((dbt.work / f"target_{db.stem}" / "compiled").rglob(f"{node}.sql")).read_text()
+    if "/lake/comtrade/records/**/*.parquet" in compiled:
+        return None
     found = READ_PARQUET_LIST.findall(compiled)
     assert len(found) == 1, compiled
     return [Path(p.strip().removeprefix("'").removesuffix("'")) for p in found[0].split(",")]
+
+
+def fct_files_read(dbt: DuckDbt, db: Path) -> list[Path]:
+    """The files the compiled SQL of fct_trade_flows' last run into ``db`` reads by path (it must read no glob)."""
+    files = lake_files_read(dbt, db)
+    assert files is not None, "fct_trade_flows read the lake's glob"
+    return files
 
 
 def test_an_incremental_build_reads_the_files_of_the_rederived_partitions_by_path(

@@ -80,23 +80,50 @@
 {%- endmacro %}
 
 
+{% macro fct_last_build_partitions(fct_relation) -%}
+    {#- The Comtrade partitions (rows of freq_code, ref_year, reporter_code) the last build of
+        fct_trade_flows re-derived; none (every partition) after a full build, with var full_tests, or
+        when the state is unknown. -#}
+    {%- if not execute or var('full_tests', false) or not semitrade.state_in_warehouse() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set s = semitrade.fct_state_schema() -%}
+    {%- if adapter.get_relation(database=fct_relation.database, schema=s, identifier='fct_trade_flows__last_build') is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set rows = run_query('select freq_code, ref_year, reporter_code, is_full from ' ~ s ~ '.fct_trade_flows__last_build') -%}
+    {%- if rows.rows | selectattr(3) | list | length > 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(rows.rows | rejectattr(0, 'none') | list) }}
+{%- endmacro %}
+
+
 {% macro fct_last_build_scope(fct_relation) -%}
     {#- For singular tests of fct_trade_flows: a predicate over freq_code, ref_year, reporter_code
         naming the Comtrade partitions its last build re-derived; 'true' after a full build, with var
         full_tests, or when the state is unknown. -#}
-    {%- if not execute or var('full_tests', false) or not semitrade.state_in_warehouse() -%}
-        {{ return('true') }}
-    {%- endif -%}
-    {%- set s = semitrade.fct_state_schema() -%}
-    {%- if adapter.get_relation(database=fct_relation.database, schema=s, identifier='fct_trade_flows__last_build') is none -%}
-        {{ return('true') }}
-    {%- endif -%}
-    {%- set rows = run_query('select freq_code, ref_year, reporter_code, is_full from ' ~ s ~ '.fct_trade_flows__last_build') -%}
-    {%- if rows.rows | selectattr(3) | list | length > 0 -%}
+    {%- set changed = semitrade.fct_last_build_partitions(fct_relation) -%}
+    {%- if changed is none -%}
         {{ return('true') }}
     {%- endif -%}
     {{ return(semitrade.changed_partitions_predicate(
-        rows.rows | rejectattr(0, 'none') | list, s ~ '.fct_trade_flows__last_build', ['reporter_code'])) }}
+        changed, semitrade.fct_state_schema() ~ '.fct_trade_flows__last_build', ['reporter_code'])) }}
+{%- endmacro %}
+
+
+{% macro fct_last_build_lake(fct_relation) -%}
+    {#- For singular tests comparing fct_trade_flows with the lake: the Comtrade lake source, or after an
+        incremental build the lake files of the partitions it re-derived alone, read by path (a filter on
+        the source would still open every file of the lake: macros/tests/lake_test_scope.sql). -#}
+    {%- set changed = semitrade.fct_last_build_partitions(fct_relation) -%}
+    {%- set read = none -%}
+    {%- if changed is not none -%}
+        {%- set read = semitrade.comtrade_lake_read(semitrade.comtrade_partition_paths(
+            'select freq_code, ref_year, reporter_code from ' ~ semitrade.fct_state_schema()
+            ~ '.fct_trade_flows__last_build where not is_full')) -%}
+    {%- endif -%}
+    {{ return(read if read is not none else source('comtrade', 'records')) }}
 {%- endmacro %}
 
 
