@@ -14,7 +14,9 @@ A build compares two fingerprints with those of the last build that was publishe
 With the project unchanged, the build runs the nodes downstream of the inputs that changed
 (``source:kcs.trade+``, ``stg_quarantine__rows+``: models and their data tests), without seeds and unit
 tests (they test the SQL, which did not change), and without the models no changed input feeds, whose
-tables are already in the build warehouse. On DuckDB the views among those nodes are not made again
+tables are already in the build warehouse. On DuckDB, when no changed input feeds the national sources'
+rows of fct_trade_flows (int_trade_flows__national), the build tells the fact to keep them (var
+``fct_national``: 'keep') rather than re-derive them whole. On DuckDB the views among those nodes are not made again
 either (``standing_views``: the same definition is in the warehouse), unless a data test needs one. dagster-dbt selects ``fqn:*`` and dbt unites selections, so
 the build is narrowed by excluding the rest (``excluded``). Nothing changed: no dbt run at all. A lake folder no input
 accounts for, a missing build warehouse or recorded state, a full refresh or a schema drift: every node.
@@ -53,6 +55,8 @@ PACKAGES = {"duckdb": ("dbt-core", "dbt-duckdb", "duckdb"), "spark": ("dbt-core"
 MACRO_READ_FOLDERS = {"_quarantine": "lake_quarantine_relation"}
 # lake folders that are bookkeeping, not data: the partition locks; the gate's blocklists belong to their source
 NOT_INPUTS = {"_locks", "_gate"}
+# the national sources' rows of fct_trade_flows: re-derived whole by every build, unless no input of theirs changed
+NATIONAL_FLOWS = "model.semitrade.int_trade_flows__national"
 
 
 def state_dir(store: Paths, target: str = DEFAULT_TARGET) -> Path:
@@ -208,6 +212,8 @@ class RefreshPlan:
     rebuilt: set[str] = field(default_factory=set)  # the manifest nodes a refresh runs (unique ids)
     moved: bool = False  # the home moved: the views that read the lake are made again
     target: str = DEFAULT_TARGET
+    # DuckDB: no changed input feeds the national sources' rows, so fct_trade_flows keeps them (var fct_national)
+    keep_national: bool = False
 
     @property
     def up_to_date(self) -> bool:
@@ -217,7 +223,7 @@ class RefreshPlan:
         """The arguments that narrow ``dbt build`` to the changed inputs' nodes (none for every node)."""
         if self.changed is None or self.up_to_date:
             return []
-        return [
+        args = [
             "--exclude",
             " ".join(self.exclude),  # one value: dagster-dbt takes one per flag and splits it at spaces
             "--indirect-selection",
@@ -225,6 +231,9 @@ class RefreshPlan:
             "--exclude-resource-type",
             "unit_test",
         ]
+        if self.keep_national:  # DuckDB only: on Spark, --vars comes from dbt_target_args
+            args += ["--vars", json.dumps({"fct_national": "keep"}, separators=(",", ":"))]
+        return args
 
     def write_pending(self, store: Paths) -> Path:
         """After a successful build: what it saw, promoted to the recorded state once published."""
@@ -287,10 +296,17 @@ def plan_refresh(
         return RefreshPlan([], why, state=state, target=target)
     start = [uid for k in changed for uid in inputs[k][1]]
     remake = lake_readers(manifest, inputs) if moved else set()
-    keep = downstream(manifest, start) | remake
+    fed = downstream(manifest, start)
+    keep = fed | remake
     if target == "duckdb":  # on Spark, the project's views are tables (dbt_project.yml)
         keep -= standing_views(manifest, keep, remake)
     why = f"the nodes downstream of the lake inputs that changed: {' '.join(changed) or 'none'}"
     if moved:
         why += f"; and the views that read the lake, which moved to {state['lake']}"
-    return RefreshPlan(changed, why, excluded(manifest, keep), state, keep, moved, target)
+    # the national rows of the fact stay when nothing they are made of changed (not after a move: kept simple)
+    keep_national = (
+        target == "duckdb" and not moved and NATIONAL_FLOWS in manifest["nodes"] and NATIONAL_FLOWS not in fed
+    )
+    if keep_national:
+        why += "; fct_trade_flows keeps the national sources' rows (none of their inputs changed)"
+    return RefreshPlan(changed, why, excluded(manifest, keep), state, keep, moved, target, keep_national)

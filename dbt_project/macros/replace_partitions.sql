@@ -167,6 +167,18 @@
 {%- endmacro %}
 
 
+{% macro fct_keeps_national_rows() -%}
+    {#- Whether this incremental DuckDB build of fct_trade_flows leaves the national sources' rows as
+        they are: var fct_national 'keep' (a refresh whose changed lake inputs feed no national row,
+        orchestration/refresh.py) rather than 'rederive' (the default: every build re-derives them). -#}
+    {%- set mode = var('fct_national', 'rederive') -%}
+    {%- if mode not in ('keep', 'rederive') -%}
+        {{ exceptions.raise_compiler_error("var fct_national must be 'keep' or 'rederive', not '" ~ mode ~ "'") }}
+    {%- endif -%}
+    {{ return(mode == 'keep' and state_in_warehouse()) }}
+{%- endmacro %}
+
+
 {% macro comtrade_partition_predicate(partitions) -%}
     {#- A literal filter on (freq_code, ref_year, reporter_code) from the partitions to re-derive:
         literals, so that DuckDB prunes the lake files of the other partitions instead of reading
@@ -222,14 +234,14 @@
         from the target and the new rows inserted — a record whose file left the lake or was blocked
         disappears (a merge on the row key would keep it), and a partition left with no row is
         emptied. (A record a later vintage merely omits keeps its earlier vintage: staging picks the
-        latest vintage per record, as a full build does.) The national sources' rows are re-derived whole on every build. -#}
+        latest vintage per record, as a full build does.) The national sources' rows are re-derived whole on
+        every build, unless it keeps them (fct_keeps_national_rows: then the temp relation holds none). -#}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set temp = arg_dict['temp_relation'] -%}
     {%- set s = fct_state_schema() -%}
     {%- set cols = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
     delete from {{ target }} as t
-    where t.source <> 'comtrade'
-        or exists (
+    where {% if not fct_keeps_national_rows() %}t.source <> 'comtrade' or {% endif %}exists (
             select 1 from {{ s }}.fct_trade_flows__pending as p
             where p.change in ('new', 'removed', 'blocklist')
               and p.freq_code = t.freq_code

@@ -250,6 +250,65 @@ def test_a_build_without_lake_change_rederives_nothing(home: Paths, dbt: DuckDbt
     assert before == checksum(full_refresh_of_copy(home, dbt))
 
 
+def fct_statements(dbt: DuckDbt, db: Path) -> tuple[str, str]:
+    """The compiled select and the statements run (delete, insert) of fct_trade_flows' last run into ``db``."""
+    target = dbt.work / f"target_{db.stem}"
+    compiled = next((target / "compiled").rglob("fct_trade_flows.sql")).read_text()
+    run = next((target / "run").rglob("fct_trade_flows.sql")).read_text()
+    return compiled, run
+
+
+NATIONAL_READ = re.compile(r'"int_trade_flows__national"\s+where (\w+)')
+
+
+def test_a_build_told_to_keep_the_national_rows_leaves_them_in_place(home: Paths, dbt: DuckDbt) -> None:
+    # GIVEN the fact up to date, with its national rows (Korea's and Japan's customs)
+    db = home.build_db
+    dbt_run(dbt, db)
+    national = checksum(db, "source <> 'comtrade'")
+    assert national[1] > 100
+    run = ("run", "--select", "fct_trade_flows", "--vars")
+
+    # WHEN the var is neither 'keep' nor 'rederive'
+    done = dbt(*run, '{"fct_national": "yes"}', warehouse=db)
+
+    # THEN the build stops and says so
+    assert not done.success
+    assert "var fct_national must be 'keep' or 'rederive', not 'yes'" in done.log
+
+    # WHEN a China file leaves the lake (a Comtrade change only) and the fact builds keeping the
+    # national rows, as a refresh whose changed inputs feed no national row asks (orchestration/refresh.py)
+    aside = dbt.work / "aside_national"
+    aside.mkdir(exist_ok=True)
+    china_file = lake_files(home, CHINA_PARTITION)[-1]
+    shutil.move(china_file, aside / china_file.name)
+    try:
+        done = dbt(*run, '{"fct_national": "keep"}', warehouse=db)
+
+        # THEN China is re-derived, and the national rows are neither read nor deleted: they stay as they were
+        assert done.success, done.log[-3000:]
+        assert "fct_trade_flows: 1 Comtrade partition(s) to re-derive" in done.log
+        assert "the national sources' rows stay" in done.log
+        compiled, statements = fct_statements(dbt, db)
+        assert NATIONAL_READ.findall(compiled) == ["false"]
+        assert "source <> 'comtrade'" not in statements and "delete from" in statements
+        assert checksum(db, "source <> 'comtrade'") == national
+        # AND the table equals a full rebuild of that lake
+        assert checksum(db) == checksum(full_refresh_of_copy(home, dbt))
+    finally:
+        shutil.move(aside / china_file.name, china_file)
+
+    # WHEN the file comes back and the fact builds as by default
+    assert dbt_run(dbt, db) == 1
+
+    # THEN the national rows are re-derived whole (read, deleted and inserted again), to the same rows
+    compiled, statements = fct_statements(dbt, db)
+    assert NATIONAL_READ.findall(compiled) == ["true"]
+    assert "where t.source <> 'comtrade' or exists" in statements
+    assert checksum(db, "source <> 'comtrade'") == national
+    assert checksum(db) == checksum(full_refresh_of_copy(home, dbt))
+
+
 def test_reconciliation_chain_builds_incrementally_and_equals_a_full_rebuild(
     home: Paths, dbt: DuckDbt, already_blocked: list[str]
 ) -> None:

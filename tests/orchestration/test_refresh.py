@@ -101,6 +101,28 @@ def test_a_new_file_selects_its_source_downstream(recorded: Paths) -> None:
     assert args[-4:] == ["--indirect-selection", "cautious", "--exclude-resource-type", "unit_test"]
 
 
+def test_a_change_no_national_row_reads_keeps_the_national_rows(recorded: Paths, tmp_path: Path) -> None:
+    """fct_trade_flows re-derives the national sources' rows whole, unless the refresh says none of their
+    inputs changed (var fct_national 'keep'): a Comtrade file does not feed them, the FX rates do."""
+    _lake_file(recorded, "comtrade/records/freq=A/year=2020/reporter=410/e.parquet")
+    plan = plan_refresh(recorded, PROJECT, MANIFEST)
+    assert plan.keep_national
+    assert plan.dbt_args()[-2:] == [
+        "--vars",
+        '{"fct_national":"keep"}',
+    ]  # no space: dagster-dbt splits at spaces
+    assert plan.why.endswith(
+        "; fct_trade_flows keeps the national sources' rows (none of their inputs changed)"
+    )
+    moved = Paths(tmp_path / "elsewhere")
+    shutil.copytree(recorded.home, moved.home)
+    assert not plan_refresh(moved, PROJECT, MANIFEST).keep_national  # a moved home: re-derived, to be safe
+    _lake_file(recorded, "fx/monthly_rates/e.parquet")  # the FX rates convert the national values to USD
+    plan = plan_refresh(recorded, PROJECT, MANIFEST)
+    assert plan.changed == ["source:comtrade.records+", "source:fx.monthly_rates+"]
+    assert not plan.keep_national and "--vars" not in plan.dbt_args()
+
+
 def test_a_rewritten_or_removed_file_counts_as_a_change(recorded: Paths) -> None:
     path = recorded.lake / "japan/trade/year=2019/c.parquet"
     path.write_bytes(b"other rows")
@@ -329,3 +351,24 @@ def test_a_kcs_revision_rebuilds_korea_downstream_then_nothing(
     assert "Done. PASS=" not in out  # dbt did not run
     with duckdb.connect(str(store.serving_db), read_only=True) as con:
         assert con.execute(query, [source_file]).fetchone()[0] == pytest.approx(after, rel=1e-12)
+
+    # WHEN a Comtrade lake file leaves the lake and the job runs: its ingest writes the file again from
+    # the landed response (a new file: a change that feeds no national row), then builds
+    national = "select count(*), sum(value_usd) from fct_trade_flows where source <> 'comtrade'"
+    comtrade = "select count(*), sum(value_usd) from fct_trade_flows where source = 'comtrade'"
+    with duckdb.connect(str(store.serving_db), read_only=True) as con:
+        national_before, comtrade_before = con.execute(national).fetchone(), con.execute(comtrade).fetchone()
+    lake_file = max((store.lake / "comtrade" / "records").rglob("[!.]*.parquet"))
+    lake_file.rename(tmp_path / lake_file.name)
+    assert main(["build"]) == 0
+    out = "".join(capsys.readouterr())
+
+    # THEN dagster-dbt passed the refresh's var: the fact kept the national rows (the rewritten file has
+    # the name the fact's inventory holds: no partition to re-derive); the publication holds the same rows
+    assert lake_file.exists()
+    assert "dbt build: the nodes downstream of the lake inputs that changed: source:comtrade.records+" in out
+    assert "fct_trade_flows keeps the national sources' rows (none of their inputs changed)" in out
+    assert "fct_trade_flows: the national sources' rows stay" in out
+    with duckdb.connect(str(store.serving_db), read_only=True) as con:
+        assert con.execute(national).fetchone() == national_before
+        assert con.execute(comtrade).fetchone() == pytest.approx(comtrade_before, rel=1e-12)

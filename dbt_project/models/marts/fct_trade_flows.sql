@@ -8,7 +8,9 @@
 -- Incremental by Comtrade lake partition (frequency × year × reporter): a build over an existing
 -- table re-derives, whole, only the partitions in which a lake file appeared or disappeared or the
 -- quality gate's blocklist changed since the last build, and leaves the others alone; the national
--- sources (Korea, Japan: small) are re-derived whole every time (macros/replace_partitions.sql).
+-- sources (Korea, Japan: small) are re-derived whole every time (macros/replace_partitions.sql), unless
+-- the build says none of their inputs changed (var fct_national 'keep', which a refresh passes when no
+-- changed lake input feeds int_trade_flows__national: orchestration/refresh.py): their rows then stay.
 -- An incremental DuckDB build reads those partitions' lake files by path, through the SQL of
 -- stg_comtrade__records and int_trade_flows__comtrade (macros/comtrade_records.sql): through the views,
 -- the filter on the partitions would not reach the lake (DuckDB would read it whole).
@@ -38,12 +40,17 @@
     'is_aggregate', 'source_file', 'vintage',
 ] %}
 {%- set comtrade_filter = 'true' %}
+{%- set national_filter = 'true' %}
 {%- set comtrade_relation = ref('int_trade_flows__comtrade') %}
 {%- if execute and state_in_warehouse() %}
 {%- set changed = fct_trade_flows_prepare_changes(is_incremental()) %}
 {%- if is_incremental() %}
 {%- set comtrade_filter = comtrade_partition_predicate(changed) %}
 {%- set comtrade_relation = comtrade_partition_relation() or comtrade_relation %}
+{%- if fct_keeps_national_rows() %}
+{%- set national_filter = 'false' %}
+{%- do log("fct_trade_flows: the national sources' rows stay (none of their inputs changed)", info=true) %}
+{%- endif %}
 {%- do log('fct_trade_flows: ' ~ (changed.rows | length) ~ ' Comtrade partition(s) to re-derive', info=true) %}
 {%- endif %}
 {%- elif execute and is_incremental() and var('spark_fct', none) is not none and not var('spark_fct').full %}
@@ -56,9 +63,8 @@ flows as (
 
     {% for model in source_models -%}
     select {{ flow_columns | join(', ') }} from {{ comtrade_relation if model == 'int_trade_flows__comtrade' else ref(model) }}
-    {% if model == 'int_trade_flows__comtrade' %}where {{ comtrade_filter }}
-    {% endif %}
-    {%- if not loop.last %}union all
+    where {{ comtrade_filter if model == 'int_trade_flows__comtrade' else national_filter }}
+    {% if not loop.last %}union all
     {% endif %}
     {%- endfor %}
 
