@@ -97,6 +97,7 @@ def dbt_build(home: str, select: str | None = None, target: str = "duckdb") -> d
         prepare_dbt_project(Path(home))
         full = plan is not None and plan.full
         refresh = plan_refresh(store, DBT_PROJECT, manifest_path(DBT_PROJECT), all_nodes=full, target=target)
+        env |= refresh.dbt_env()
     cmd = [
         str(Path(sys.executable).with_name("dbt")),
         "build",

@@ -15,8 +15,8 @@ With the project unchanged, the build runs the nodes downstream of the inputs th
 (``source:kcs.trade+``, ``stg_quarantine__rows+``: models and their data tests), without seeds and unit
 tests (they test the SQL, which did not change), and without the models no changed input feeds, whose
 tables are already in the build warehouse. On DuckDB, when no changed input feeds the national sources'
-rows of fct_trade_flows (int_trade_flows__national), the build tells the fact to keep them (var
-``fct_national``: 'keep') rather than re-derive them whole. On DuckDB the views among those nodes are not made again
+rows of fct_trade_flows (int_trade_flows__national), the build tells the fact to keep them
+(``dbt_env``: $SEMITRADE_FCT_NATIONAL 'keep') rather than re-derive them whole. On DuckDB the views among those nodes are not made again
 either (``standing_views``: the same definition is in the warehouse), unless a data test needs one. dagster-dbt selects ``fqn:*`` and dbt unites selections, so
 the build is narrowed by excluding the rest (``excluded``). Nothing changed: no dbt run at all. A lake folder no input
 accounts for, a missing build warehouse or recorded state, a full refresh or a schema drift: every node.
@@ -57,6 +57,7 @@ MACRO_READ_FOLDERS = {"_quarantine": "lake_quarantine_relation"}
 NOT_INPUTS = {"_locks", "_gate"}
 # the national sources' rows of fct_trade_flows: re-derived whole by every build, unless no input of theirs changed
 NATIONAL_FLOWS = "model.semitrade.int_trade_flows__national"
+NATIONAL_ENV = "SEMITRADE_FCT_NATIONAL"
 
 
 def state_dir(store: Paths, target: str = DEFAULT_TARGET) -> Path:
@@ -212,7 +213,7 @@ class RefreshPlan:
     rebuilt: set[str] = field(default_factory=set)  # the manifest nodes a refresh runs (unique ids)
     moved: bool = False  # the home moved: the views that read the lake are made again
     target: str = DEFAULT_TARGET
-    # DuckDB: no changed input feeds the national sources' rows, so fct_trade_flows keeps them (var fct_national)
+    # DuckDB: no changed input feeds the national sources' rows, so fct_trade_flows keeps them (dbt_env)
     keep_national: bool = False
 
     @property
@@ -223,7 +224,7 @@ class RefreshPlan:
         """The arguments that narrow ``dbt build`` to the changed inputs' nodes (none for every node)."""
         if self.changed is None or self.up_to_date:
             return []
-        args = [
+        return [
             "--exclude",
             " ".join(self.exclude),  # one value: dagster-dbt takes one per flag and splits it at spaces
             "--indirect-selection",
@@ -231,9 +232,12 @@ class RefreshPlan:
             "--exclude-resource-type",
             "unit_test",
         ]
-        if self.keep_national:  # DuckDB only: on Spark, --vars comes from dbt_target_args
-            args += ["--vars", json.dumps({"fct_national": "keep"}, separators=(",", ":"))]
-        return args
+
+    def dbt_env(self) -> dict[str, str]:
+        """The environment the dbt process of this build needs (set by the caller before dbt starts):
+        whether fct_trade_flows keeps the national sources' rows (macro fct_keeps_national_rows). Not a
+        --vars value: a change of --vars makes dbt parse the whole project again."""
+        return {NATIONAL_ENV: "keep" if self.keep_national else "rederive"}
 
     def write_pending(self, store: Paths) -> Path:
         """After a successful build: what it saw, promoted to the recorded state once published."""

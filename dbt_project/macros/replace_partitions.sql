@@ -169,11 +169,13 @@
 
 {% macro fct_keeps_national_rows() -%}
     {#- Whether this incremental DuckDB build of fct_trade_flows leaves the national sources' rows as
-        they are: var fct_national 'keep' (a refresh whose changed lake inputs feed no national row,
-        orchestration/refresh.py) rather than 'rederive' (the default: every build re-derives them). -#}
-    {%- set mode = var('fct_national', 'rederive') -%}
+        they are: $SEMITRADE_FCT_NATIONAL 'keep' (set by a refresh whose changed lake inputs feed no
+        national row, orchestration/refresh.py) rather than 'rederive' (the default: every build
+        re-derives them). An environment variable read when the model runs, not a --vars value: dbt
+        parses the whole project again whenever --vars differ from the last parse (5-10 s). -#}
+    {%- set mode = env_var('SEMITRADE_FCT_NATIONAL', 'rederive') -%}
     {%- if mode not in ('keep', 'rederive') -%}
-        {{ exceptions.raise_compiler_error("var fct_national must be 'keep' or 'rederive', not '" ~ mode ~ "'") }}
+        {{ exceptions.raise_compiler_error("SEMITRADE_FCT_NATIONAL must be 'keep' or 'rederive', not '" ~ mode ~ "'") }}
     {%- endif -%}
     {{ return(mode == 'keep' and state_in_warehouse()) }}
 {%- endmacro %}

@@ -22,7 +22,7 @@ from orchestration.dbt_target import (
     dbt_target_args,
     publish_spark_warehouse,
 )
-from orchestration.refresh import RefreshPlan, plan_refresh, promote_pending
+from orchestration.refresh import NATIONAL_ENV, RefreshPlan, plan_refresh, promote_pending
 from orchestration.resources import STORE, SemitradeStore, dbt_project, dbt_resource, prepare_if_dev
 from orchestration.spark_incremental import plan_fct_build
 
@@ -142,6 +142,8 @@ def semitrade_dbt_assets(
         )
         context.log.info(f"dbt build: {refresh.why}")
         args += refresh.dbt_args()
+    # set on every build (a long-lived process must not keep an earlier build's value): the dbt process inherits it
+    os.environ.update(refresh.dbt_env() if refresh is not None else {NATIONAL_ENV: "rederive"})
     events = (
         iter(()) if refresh is not None and refresh.up_to_date else dbt.cli(args, context=context).stream()
     )

@@ -261,20 +261,23 @@ def fct_statements(dbt: DuckDbt, db: Path) -> tuple[str, str]:
 NATIONAL_READ = re.compile(r'"int_trade_flows__national"\s+where (\w+)')
 
 
-def test_a_build_told_to_keep_the_national_rows_leaves_them_in_place(home: Paths, dbt: DuckDbt) -> None:
+def test_a_build_told_to_keep_the_national_rows_leaves_them_in_place(
+    home: Paths, dbt: DuckDbt, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # GIVEN the fact up to date, with its national rows (Korea's and Japan's customs)
     db = home.build_db
     dbt_run(dbt, db)
     national = checksum(db, "source <> 'comtrade'")
     assert national[1] > 100
-    run = ("run", "--select", "fct_trade_flows", "--vars")
+    run = ("run", "--select", "fct_trade_flows")
 
-    # WHEN the var is neither 'keep' nor 'rederive'
-    done = dbt(*run, '{"fct_national": "yes"}', warehouse=db)
+    # WHEN $SEMITRADE_FCT_NATIONAL is neither 'keep' nor 'rederive'
+    monkeypatch.setenv("SEMITRADE_FCT_NATIONAL", "yes")
+    done = dbt(*run, warehouse=db)
 
     # THEN the build stops and says so
     assert not done.success
-    assert "var fct_national must be 'keep' or 'rederive', not 'yes'" in done.log
+    assert "SEMITRADE_FCT_NATIONAL must be 'keep' or 'rederive', not 'yes'" in done.log
 
     # WHEN a China file leaves the lake (a Comtrade change only) and the fact builds keeping the
     # national rows, as a refresh whose changed inputs feed no national row asks (orchestration/refresh.py)
@@ -282,8 +285,9 @@ def test_a_build_told_to_keep_the_national_rows_leaves_them_in_place(home: Paths
     aside.mkdir(exist_ok=True)
     china_file = lake_files(home, CHINA_PARTITION)[-1]
     shutil.move(china_file, aside / china_file.name)
+    monkeypatch.setenv("SEMITRADE_FCT_NATIONAL", "keep")
     try:
-        done = dbt(*run, '{"fct_national": "keep"}', warehouse=db)
+        done = dbt(*run, warehouse=db)
 
         # THEN China is re-derived, and the national rows are neither read nor deleted: they stay as they were
         assert done.success, done.log[-3000:]
@@ -297,6 +301,7 @@ def test_a_build_told_to_keep_the_national_rows_leaves_them_in_place(home: Paths
         assert checksum(db) == checksum(full_refresh_of_copy(home, dbt))
     finally:
         shutil.move(aside / china_file.name, china_file)
+        monkeypatch.delenv("SEMITRADE_FCT_NATIONAL")
 
     # WHEN the file comes back and the fact builds as by default
     assert dbt_run(dbt, db) == 1

@@ -19,7 +19,13 @@ def test_thread_counts_come_from_the_environment(tmp_path: Path) -> None:
     }
     try:
         result = invoke_dbt(
-            ["show", "--inline", "select current_setting('threads') as duckdb_threads", "--log-path", str(tmp_path)],
+            [
+                "show",
+                "--inline",
+                "select current_setting('threads') as duckdb_threads",
+                "--log-path",
+                str(tmp_path),
+            ],
             env=env,
             target_path=tmp_path / "target",
         )

@@ -103,14 +103,11 @@ def test_a_new_file_selects_its_source_downstream(recorded: Paths) -> None:
 
 def test_a_change_no_national_row_reads_keeps_the_national_rows(recorded: Paths, tmp_path: Path) -> None:
     """fct_trade_flows re-derives the national sources' rows whole, unless the refresh says none of their
-    inputs changed (var fct_national 'keep'): a Comtrade file does not feed them, the FX rates do."""
+    inputs changed ($SEMITRADE_FCT_NATIONAL 'keep'): a Comtrade file does not feed them, the FX rates do."""
     _lake_file(recorded, "comtrade/records/freq=A/year=2020/reporter=410/e.parquet")
     plan = plan_refresh(recorded, PROJECT, MANIFEST)
     assert plan.keep_national
-    assert plan.dbt_args()[-2:] == [
-        "--vars",
-        '{"fct_national":"keep"}',
-    ]  # no space: dagster-dbt splits at spaces
+    assert plan.dbt_env() == {"SEMITRADE_FCT_NATIONAL": "keep"}
     assert plan.why.endswith(
         "; fct_trade_flows keeps the national sources' rows (none of their inputs changed)"
     )
@@ -120,7 +117,7 @@ def test_a_change_no_national_row_reads_keeps_the_national_rows(recorded: Paths,
     _lake_file(recorded, "fx/monthly_rates/e.parquet")  # the FX rates convert the national values to USD
     plan = plan_refresh(recorded, PROJECT, MANIFEST)
     assert plan.changed == ["source:comtrade.records+", "source:fx.monthly_rates+"]
-    assert not plan.keep_national and "--vars" not in plan.dbt_args()
+    assert not plan.keep_national and plan.dbt_env() == {"SEMITRADE_FCT_NATIONAL": "rederive"}
 
 
 def test_a_rewritten_or_removed_file_counts_as_a_change(recorded: Paths) -> None:
@@ -363,7 +360,7 @@ def test_a_kcs_revision_rebuilds_korea_downstream_then_nothing(
     assert main(["build"]) == 0
     out = "".join(capsys.readouterr())
 
-    # THEN dagster-dbt passed the refresh's var: the fact kept the national rows (the rewritten file has
+    # THEN the dbt process had the refresh's word: the fact kept the national rows (the rewritten file has
     # the name the fact's inventory holds: no partition to re-derive); the publication holds the same rows
     assert lake_file.exists()
     assert "dbt build: the nodes downstream of the lake inputs that changed: source:comtrade.records+" in out

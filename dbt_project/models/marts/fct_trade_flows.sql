@@ -9,8 +9,8 @@
 -- table re-derives, whole, only the partitions in which a lake file appeared or disappeared or the
 -- quality gate's blocklist changed since the last build, and leaves the others alone; the national
 -- sources (Korea, Japan: small) are re-derived whole every time (macros/replace_partitions.sql), unless
--- the build says none of their inputs changed (var fct_national 'keep', which a refresh passes when no
--- changed lake input feeds int_trade_flows__national: orchestration/refresh.py): their rows then stay.
+-- the build says none of their inputs changed ($SEMITRADE_FCT_NATIONAL 'keep', which a refresh sets when
+-- no changed lake input feeds int_trade_flows__national: orchestration/refresh.py): their rows then stay.
 -- An incremental DuckDB build reads those partitions' lake files by path, through the SQL of
 -- stg_comtrade__records and int_trade_flows__comtrade (macros/comtrade_records.sql): through the views,
 -- the filter on the partitions would not reach the lake (DuckDB would read it whole).
