@@ -6,6 +6,7 @@ import os
 import shutil
 import stat
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
@@ -142,11 +143,12 @@ def semitrade_dbt_assets(
         )
         context.log.info(f"dbt build: {refresh.why}")
         args += refresh.dbt_args()
-    # set on every build (a long-lived process must not keep an earlier build's value): the dbt process inherits it
-    os.environ.update(refresh.dbt_env() if refresh is not None else {NATIONAL_ENV: "rederive"})
-    events = (
-        iter(()) if refresh is not None and refresh.up_to_date else dbt.cli(args, context=context).stream()
-    )
+    events: Iterator[Any] = iter(())
+    if refresh is None or not refresh.up_to_date:
+        # dbt.cli starts the dbt process with a copy of this environment: the refresh's word goes to that
+        # process only, not to whatever runs dbt next in this (long-lived) one
+        with environment(refresh.dbt_env() if refresh is not None else {NATIONAL_ENV: "rederive"}):
+            events = dbt.cli(args, context=context).stream()
     if refresh is not None and refresh.changed is not None:
         events = with_unchanged(context, refresh, events)
     yield from events  # raises when the build failed
@@ -154,6 +156,21 @@ def semitrade_dbt_assets(
         plan.record(home)  # the lake this build saw: the next Spark build compares with it
     if refresh is not None:
         refresh.write_pending(home)  # recorded once published: the next build compares with it
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` set in os.environ for the block, then each variable as it was (unset if it was)."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class UnchangedChecks(logging.Filter):

@@ -318,6 +318,7 @@ def test_a_kcs_revision_rebuilds_korea_downstream_then_nothing(
 ) -> None:
     store = copy_home(published_home, tmp_path / "home")
     monkeypatch.setenv("SEMITRADE_HOME", str(store.home))
+    monkeypatch.delenv("SEMITRADE_FCT_NATIONAL", raising=False)
     copied = plan_refresh(store, PROJECT, MANIFEST)  # the copy is the published build, moved
     assert copied.changed == [] and copied.moved
     source_file = double_kcs_imports_from_japan(store)  # a revised KCS file
@@ -366,6 +367,7 @@ def test_a_kcs_revision_rebuilds_korea_downstream_then_nothing(
     assert "dbt build: the nodes downstream of the lake inputs that changed: source:comtrade.records+" in out
     assert "fct_trade_flows keeps the national sources' rows (none of their inputs changed)" in out
     assert "fct_trade_flows: the national sources' rows stay" in out
+    assert "SEMITRADE_FCT_NATIONAL" not in os.environ  # the dbt process had it, not this one's later dbt runs
     with duckdb.connect(str(store.serving_db), read_only=True) as con:
         assert con.execute(national).fetchone() == national_before
         assert con.execute(comtrade).fetchone() == pytest.approx(comtrade_before, rel=1e-12)
